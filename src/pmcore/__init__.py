@@ -16,6 +16,12 @@ __version__ = "0.1.0"
 _EXPORTS: dict[str, str] = {
     "PmcoreError": "errors",
     "ValidationError": "errors",
+    "Book": "book",
+    "Valuation": "valuation",
+    "revalue": "valuation",
+    "value": "valuation",
+    "positions": "valuation",
+    "exposures": "exposures",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
@@ -35,4 +41,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from .book import Book
     from .errors import PmcoreError, ValidationError
+    from .exposures import exposures
+    from .valuation import Valuation, positions, revalue, value

@@ -1,0 +1,206 @@
+"""Valuation and exposure kernels over a book laid out by portfolio (CSR).
+
+All sums use Neumaier's compensated summation so that a portfolio of many
+positions is valued to within a few units in the last place of its total.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._jit import jit
+
+# columns of the per-portfolio output matrix of ``value_book``
+LONG, SHORT, NET, UPNL, INVESTED, COUNT, CASH, LOCKED, EQUITY = range(9)
+N_FIELDS = 9
+
+
+@jit
+def _neumaier(s, c, x):
+    """One step of Neumaier's compensated sum: returns the new (sum, compensation)."""
+    t = s + x
+    if abs(s) >= abs(x):
+        c += (s - t) + x
+    else:
+        c += (x - t) + s
+    return t, c
+
+
+@jit
+def cash_in_base(cash_offsets, cash_currency, amounts, fx, out):
+    """Sum each portfolio's cash rows converted to base currency.
+
+    Parameters
+    ----------
+    cash_offsets : int64[n_portfolios + 1]
+        Cash rows of portfolio ``p`` are ``cash_offsets[p]:cash_offsets[p + 1]``.
+    cash_currency : int32[n_cash]
+        Currency code of each cash row.
+    amounts : float64[n_cash, k]
+        ``k`` amount columns (e.g. balance, locked) per cash row.
+    fx : float64[n_currencies]
+        Rate to base currency of each currency.
+    out : float64[n_portfolios, k]
+        Receives the sums.
+    """
+    n_p = cash_offsets.shape[0] - 1
+    k = amounts.shape[1]
+    for p in range(n_p):
+        for j in range(k):
+            s = 0.0
+            c = 0.0
+            for r in range(cash_offsets[p], cash_offsets[p + 1]):
+                s, c = _neumaier(s, c, amounts[r, j] * fx[cash_currency[r]])
+            out[p, j] = s + c
+
+
+@jit
+def value_book(offsets, instrument, quantity, avg_price, price, unit_scale,
+               cash, is_margin, out):
+    """Value every portfolio of a book.
+
+    Parameters
+    ----------
+    offsets : int64[n_portfolios + 1]
+        Positions of portfolio ``p`` are rows ``offsets[p]:offsets[p + 1]``.
+    instrument : int32[n_positions]
+        Instrument code of each position.
+    quantity, avg_price : float64[n_positions]
+        Signed quantity and average cost per unit (instrument currency).
+    price : float64[n_instruments]
+        Price per unit of each instrument, in its own currency.
+    unit_scale : float64[n_instruments]
+        ``multiplier * fx``: converts a per-unit price to base currency.
+    cash : float64[n_portfolios, 2]
+        Cash balance and locked cash per portfolio, in base currency.
+    is_margin : bool[n_portfolios]
+        Margin account (equity = cash + unrealized PnL) or cash account
+        (equity = cash + market value).
+    out : float64[n_portfolios, N_FIELDS]
+        Receives long value, short value, net market value, unrealized PnL,
+        invested value (cost of |quantity|), position count, cash, locked
+        cash and equity.
+    """
+    n_p = offsets.shape[0] - 1
+    for p in range(n_p):
+        ls = 0.0
+        lc = 0.0
+        ss = 0.0
+        sc = 0.0
+        ns = 0.0
+        nc = 0.0
+        us = 0.0
+        uc = 0.0
+        vs = 0.0
+        vc = 0.0
+        count = 0
+        for k in range(offsets[p], offsets[p + 1]):
+            i = instrument[k]
+            q = quantity[k]
+            mv = q * price[i] * unit_scale[i]
+            if q > 0:
+                ls, lc = _neumaier(ls, lc, mv)
+                count += 1
+            elif q < 0:
+                ss, sc = _neumaier(ss, sc, mv)
+                count += 1
+            ns, nc = _neumaier(ns, nc, mv)
+            us, uc = _neumaier(us, uc, q * (price[i] - avg_price[k]) * unit_scale[i])
+            vs, vc = _neumaier(vs, vc, abs(q) * avg_price[k] * unit_scale[i])
+        out[p, LONG] = ls + lc
+        out[p, SHORT] = ss + sc
+        out[p, NET] = ns + nc
+        out[p, UPNL] = us + uc
+        out[p, INVESTED] = vs + vc
+        out[p, COUNT] = count
+        out[p, CASH] = cash[p, 0]
+        out[p, LOCKED] = cash[p, 1]
+        if is_margin[p]:
+            es, ec = _neumaier(us, uc, cash[p, 0])
+        else:
+            es, ec = _neumaier(ns, nc, cash[p, 0])
+        out[p, EQUITY] = es + ec
+
+
+@jit
+def position_values(instrument, quantity, avg_price, price, unit_scale, out):
+    """Per-position notional, cost basis and unrealized PnL in base currency.
+
+    ``out`` is float64[n_positions, 3]: notional (``q * price * multiplier * fx``),
+    cost basis (``q * avg_price * multiplier * fx``) and unrealized PnL
+    (``q * (price - avg_price) * multiplier * fx``).
+    """
+    for k in range(instrument.shape[0]):
+        i = instrument[k]
+        q = quantity[k]
+        out[k, 0] = q * price[i] * unit_scale[i]
+        out[k, 1] = q * avg_price[k] * unit_scale[i]
+        out[k, 2] = q * (price[i] - avg_price[k]) * unit_scale[i]
+
+
+@jit
+def group_exposures(offsets, instrument, quantity, price, unit_scale, group, n_groups):
+    """Long and short exposure per (portfolio, group) pair that holds a position.
+
+    Parameters
+    ----------
+    offsets, instrument, quantity, price, unit_scale
+        As in :func:`value_book`.
+    group : int32[n_instruments]
+        Group code of each instrument, in ``[0, n_groups)``.
+    n_groups : int
+
+    Returns
+    -------
+    out_offsets : int64[n_portfolios + 1]
+        Output rows of portfolio ``p`` are ``out_offsets[p]:out_offsets[p + 1]``,
+        in ascending group code.
+    out_group : int32[n_out]
+    out_values : float64[n_out, 3]
+        Long exposure, short exposure (<= 0) and position count.
+    """
+    n_p = offsets.shape[0] - 1
+    mark = np.full(n_groups, -1, np.int64)
+    out_offsets = np.zeros(n_p + 1, np.int64)
+    for p in range(n_p):
+        distinct = 0
+        for k in range(offsets[p], offsets[p + 1]):
+            g = group[instrument[k]]
+            if mark[g] != p:
+                mark[g] = p
+                distinct += 1
+        out_offsets[p + 1] = out_offsets[p] + distinct
+    n_out = out_offsets[n_p]
+    out_group = np.empty(n_out, np.int32)
+    out_values = np.zeros((n_out, 3))
+    comp = np.zeros((n_out, 2))
+    slot = np.full(n_groups, -1, np.int64)
+    mark[:] = -1
+    for p in range(n_p):
+        start = out_offsets[p]
+        m = 0
+        for k in range(offsets[p], offsets[p + 1]):
+            g = group[instrument[k]]
+            if mark[g] != p:
+                mark[g] = p
+                out_group[start + m] = g
+                m += 1
+        seg = np.sort(out_group[start:start + m])
+        for j in range(m):
+            out_group[start + j] = seg[j]
+            slot[seg[j]] = start + j
+        for k in range(offsets[p], offsets[p + 1]):
+            i = instrument[k]
+            q = quantity[k]
+            r = slot[group[i]]
+            mv = q * price[i] * unit_scale[i]
+            if q > 0:
+                out_values[r, 0], comp[r, 0] = _neumaier(out_values[r, 0], comp[r, 0], mv)
+                out_values[r, 2] += 1.0
+            elif q < 0:
+                out_values[r, 1], comp[r, 1] = _neumaier(out_values[r, 1], comp[r, 1], mv)
+                out_values[r, 2] += 1.0
+    for r in range(n_out):
+        out_values[r, 0] += comp[r, 0]
+        out_values[r, 1] += comp[r, 1]
+    return out_offsets, out_group, out_values
