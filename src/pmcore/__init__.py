@@ -21,7 +21,7 @@ _EXPORTS: dict[str, str] = {
     "revalue": "valuation",
     "value": "valuation",
     "positions": "valuation",
-    "exposures": "exposures",
+    "exposures": "exposure",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
@@ -43,5 +43,5 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .book import Book
     from .errors import PmcoreError, ValidationError
-    from .exposures import exposures
+    from .exposure import exposures
     from .valuation import Valuation, positions, revalue, value

@@ -145,8 +145,10 @@ def exposures(
     >>> cash = pa.table({"portfolio_id": ["A"], "currency": ["USD"], "amount": [2000.0]})
     >>> out = pm.exposures(positions, prices, instruments=instruments, cash=cash,
     ...                    by="sector", limits={"Tech": 0.5})
-    >>> out.select(["sector", "gross_pct", "limit_pct", "breach"]).to_pylist()
-    [{'sector': 'Energy', 'gross_pct': 17.1875, 'limit_pct': None, 'breach': False}, {'sector': 'Tech', 'gross_pct': 89.0625, 'limit_pct': 50.0, 'breach': True}]
+    >>> for row in out.select(["sector", "gross_pct", "limit_pct", "breach"]).to_pylist():
+    ...     print(row["sector"], round(row["gross_pct"], 2), row["limit_pct"], row["breach"])
+    Energy 12.82 None False
+    Tech 66.2 50.0 True
     """
     if limit_on not in _MEASURES:
         raise ValidationError("is not a known exposure", argument="limit_on", value=limit_on,
