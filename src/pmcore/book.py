@@ -374,6 +374,6 @@ class Book:
         >>> float(v.equity[0]), float(v.unrealized_pnl[0])
         (200.0, 10.0)
         """
-        from .valuation import revalue
+        from .valuation import revalue  # valuation builds on Book: import at call time
 
         return revalue(self, prices, fx)

@@ -148,6 +148,8 @@ def float_column(
     arr = _chunk(table.column(name))
     if pa.types.is_dictionary(arr.type):
         arr = arr.cast(arr.type.value_type)
+    if pa.types.is_null(arr.type) and len(arr) == 0:  # an empty column of unknown type
+        return np.zeros(0)
     if not (pa.types.is_floating(arr.type) or pa.types.is_integer(arr.type) or pa.types.is_decimal(arr.type)):
         raise ValidationError(
             "has the wrong type",
@@ -188,6 +190,8 @@ def id_column(table: pa.Table, arg: str, name: str) -> pa.Array:
     if pa.types.is_dictionary(arr.type):
         arr = arr.dictionary_decode()
     t = arr.type
+    if pa.types.is_null(t) and len(arr) == 0:  # an empty column of unknown type
+        return pa.array([], pa.string())
     if pa.types.is_string_view(t) or pa.types.is_large_string(t):
         arr = arr.cast(pa.string())
     elif not (pa.types.is_string(t) or pa.types.is_integer(t)):

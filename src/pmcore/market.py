@@ -18,6 +18,7 @@ from . import schema
 from .book import Book, _check_unique
 from .errors import ValidationError
 from .frames import encode, float_column, id_column, require_columns, to_arrow
+from .kernels.valuation import first_invalid
 
 __all__ = ["align_prices", "align_fx", "stale_positions", "position_portfolio"]
 
@@ -66,14 +67,13 @@ def align_prices(book: Book, prices: Any, *, timestamps: bool = False):
     """Return (price vector aligned to ``book.instrument_ids``, timestamps in ns or None)."""
     if isinstance(prices, (np.ndarray, list, tuple)):
         vec = np.asarray(prices, dtype=np.float64)
-        if vec.shape != (book.n_instruments,):
+        if vec.shape != book.held.shape:
             raise ValidationError(
                 "has the wrong shape", argument="prices", value=vec.shape,
                 expected=f"({book.n_instruments},): one price per instrument of the book",
             )
-        bad = book.held & ~(np.isfinite(vec) & (vec > 0))
-        if bad.any():
-            row = _first_bad(bad)
+        row = first_invalid(vec, book.held)
+        if row >= 0:
             raise ValidationError(
                 f"has no valid price for held instrument {book.instrument_ids[row].as_py()!r}",
                 argument="prices", row=row, value=float(vec[row]), expected="a finite number > 0",
@@ -148,9 +148,8 @@ def align_fx(book: Book, fx: Any) -> np.ndarray:
                 argument="fx", column="rate", row=int(idx[0]), value=float(vec[0]), expected="1.0",
             )
         vec[0] = 1.0
-    bad = book.needed_currency & ~(np.isfinite(vec) & (vec > 0))
-    if bad.any():
-        c = _first_bad(bad)
+    c = first_invalid(vec, book.needed_currency)
+    if c >= 0:
         raise ValidationError(
             f"has no rate for currency {book.currencies[c].as_py()!r}", argument="fx",
             column="currency", value=book.currencies[c].as_py(),

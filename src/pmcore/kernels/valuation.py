@@ -204,3 +204,14 @@ def group_exposures(offsets, instrument, quantity, price, unit_scale, group, n_g
         out_values[r, 0] += comp[r, 0]
         out_values[r, 1] += comp[r, 1]
     return out_offsets, out_group, out_values
+
+
+@jit
+def first_invalid(values, required):
+    """Index of the first ``required`` entry of ``values`` that is not finite and > 0, else -1."""
+    for k in range(values.shape[0]):
+        if required[k]:
+            v = values[k]
+            if not (v > 0.0 and v < np.inf):
+                return k
+    return -1
