@@ -1,0 +1,246 @@
+"""Rolling-window kernels of :mod:`pmcore.metrics`, each O(n_obs) per column.
+
+A window of length ``window`` ending at row ``t`` covers rows
+``t - window + 1 .. t``; rows before ``window - 1`` get NaN. NaN inside a
+window is a missing observation (skipped by the moment kernels, a 0 return
+for the drawdown kernel). Nothing here validates its input.
+
+Running sums are taken on values shifted by the column's first present value
+(so that the sum of squares does not cancel) and recomputed from scratch
+every ``window`` rows, which bounds the rounding drift of add-and-remove
+updates while keeping the cost at about two passes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._jit import jit
+
+__all__ = ["rolling_mean_std", "rolling_beta", "rolling_max_drawdown"]
+
+
+@jit
+def _first_present(x, j):
+    for t in range(x.shape[0]):
+        v = x[t, j]
+        if v == v:
+            return v
+    return 0.0
+
+
+@jit
+def rolling_mean_std(x, r, r_step, window, ddof, out_mean, out_std):
+    """Rolling mean and standard deviation of ``x - r`` per column, NaN skipped.
+
+    A window whose present values are all equal has a standard deviation of
+    exactly 0 and a mean equal to that value; fewer than ``ddof + 1`` present
+    values give NaN (mean NaN only when none is present).
+    """
+    n_obs, n_series = x.shape
+    for j in range(n_series):
+        shift = _first_present(x, j) - r[0]
+        count = 0
+        s1 = 0.0
+        s2 = 0.0
+        # constancy: last row whose present value differs from the previous present one
+        last_change = -1
+        prev = np.nan
+        first_valid = 0  # first row of the window holding a present value (monotone)
+        for t in range(n_obs):
+            v = x[t, j] - r[t * r_step]
+            if v == v:
+                if prev == prev and v != prev:
+                    last_change = t
+                prev = v
+                d = v - shift
+                count += 1
+                s1 += d
+                s2 += d * d
+            start = t - window + 1
+            if start > 0:
+                u = x[start - 1, j] - r[(start - 1) * r_step]
+                if u == u:
+                    d = u - shift
+                    count -= 1
+                    s1 -= d
+                    s2 -= d * d
+            if start >= 0 and start % window == 0 and t >= window:
+                # recompute the window's sums from scratch to reset drift
+                count = 0
+                s1 = 0.0
+                s2 = 0.0
+                for m in range(start, t + 1):
+                    w = x[m, j] - r[m * r_step]
+                    if w == w:
+                        d = w - shift
+                        count += 1
+                        s1 += d
+                        s2 += d * d
+            if start < 0:
+                out_mean[t, j] = np.nan
+                out_std[t, j] = np.nan
+                continue
+            if first_valid < start:
+                first_valid = start
+            while first_valid <= t:
+                w = x[first_valid, j] - r[first_valid * r_step]
+                if w == w:
+                    break
+                first_valid += 1
+            if count == 0:
+                out_mean[t, j] = np.nan
+                out_std[t, j] = np.nan
+                continue
+            constant = last_change <= first_valid
+            if constant:
+                out_mean[t, j] = prev
+            else:
+                out_mean[t, j] = shift + s1 / count
+            if count - ddof <= 0:
+                out_std[t, j] = np.nan
+            elif constant:
+                out_std[t, j] = 0.0
+            else:
+                var = (s2 - s1 * s1 / count) / (count - ddof)
+                out_std[t, j] = np.sqrt(var) if var > 0.0 else 0.0
+
+
+@jit
+def rolling_beta(x, f, window, out):
+    """Rolling beta of each column on factor ``f`` over rows where both are present.
+
+    ``cov(f, y) / var(f)`` with population moments; NaN when fewer than two
+    pairs or when the factor variance is below 1e-30.
+    """
+    n_obs, n_series = x.shape
+    for j in range(n_series):
+        kx = _first_present(x, j)
+        kf = 0.0
+        for t in range(n_obs):
+            if f[t] == f[t]:
+                kf = f[t]
+                break
+        count = 0
+        sf = 0.0
+        sy = 0.0
+        sff = 0.0
+        sfy = 0.0
+        for t in range(n_obs):
+            y = x[t, j]
+            g = f[t]
+            if y == y and g == g:
+                a = g - kf
+                b = y - kx
+                count += 1
+                sf += a
+                sy += b
+                sff += a * a
+                sfy += a * b
+            start = t - window + 1
+            if start > 0:
+                y = x[start - 1, j]
+                g = f[start - 1]
+                if y == y and g == g:
+                    a = g - kf
+                    b = y - kx
+                    count -= 1
+                    sf -= a
+                    sy -= b
+                    sff -= a * a
+                    sfy -= a * b
+            if start >= 0 and start % window == 0 and t >= window:
+                count = 0
+                sf = 0.0
+                sy = 0.0
+                sff = 0.0
+                sfy = 0.0
+                for m in range(start, t + 1):
+                    y = x[m, j]
+                    g = f[m]
+                    if y == y and g == g:
+                        a = g - kf
+                        b = y - kx
+                        count += 1
+                        sf += a
+                        sy += b
+                        sff += a * a
+                        sfy += a * b
+            if start < 0 or count < 2:
+                out[t, j] = np.nan
+                continue
+            var = (sff - sf * sf / count) / count
+            cov = (sfy - sf * sy / count) / count
+            out[t, j] = cov / var if var >= 1.0e-30 else np.nan
+
+
+@jit
+def rolling_max_drawdown(x, window, include_start, out):
+    """Rolling maximum drawdown per column in O(n_obs) (NaN counts as 0 return).
+
+    Wealth points ``W[0] = 1`` (before the first return) and
+    ``W[t + 1] = W[t] * (1 + x[t])``. The window of returns ending at row
+    ``t`` spans wealth points ``t + 1 - window .. t + 1`` with the start
+    included (``t + 2 - window ..`` without). The points are cut into blocks
+    of the span's length; a span is a suffix of one block joined to a prefix
+    of the next, and the (max, min, worst ratio) summary of two joined
+    segments is ``(max, min, min(ratio_a, ratio_b, min_b / max_a))``.
+    """
+    n_obs, n_series = x.shape
+    span = window + 1 if include_start else window
+    n_pts = n_obs + 1
+    wealth = np.empty(n_pts)
+    pre_max = np.empty(n_pts)
+    pre_min = np.empty(n_pts)
+    pre_dd = np.empty(n_pts)
+    suf_max = np.empty(n_pts)
+    suf_min = np.empty(n_pts)
+    suf_dd = np.empty(n_pts)
+    for j in range(n_series):
+        wealth[0] = 1.0
+        for t in range(n_obs):
+            v = x[t, j]
+            wealth[t + 1] = wealth[t] * (1.0 + v) if v == v else wealth[t]
+        for b0 in range(0, n_pts, span):
+            b1 = min(b0 + span, n_pts)
+            hi = -np.inf
+            lo = np.inf
+            dd = 1.0
+            for i in range(b0, b1):
+                w = wealth[i]
+                if w > hi:
+                    hi = w
+                if w < lo:
+                    lo = w
+                ratio = w / hi
+                if ratio < dd:
+                    dd = ratio
+                pre_max[i] = hi
+                pre_min[i] = lo
+                pre_dd[i] = dd
+            hi = -np.inf
+            lo = np.inf
+            dd = 1.0
+            for i in range(b1 - 1, b0 - 1, -1):
+                w = wealth[i]
+                # join the single point i (in front) with the suffix after it
+                if lo / w < dd:
+                    dd = lo / w
+                if w > hi:
+                    hi = w
+                if w < lo:
+                    lo = w
+                suf_max[i] = hi
+                suf_min[i] = lo
+                suf_dd[i] = dd
+        for t in range(n_obs):
+            last = t + 1
+            first = last - span + 1
+            if t < window - 1:
+                out[t, j] = np.nan
+                continue
+            if first % span == 0:
+                ratio = pre_dd[last]
+            else:
+                ratio = min(suf_dd[first], pre_dd[last], pre_min[last] / suf_max[first])
+            out[t, j] = min(ratio - 1.0, 0.0)
