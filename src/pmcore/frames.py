@@ -190,8 +190,8 @@ def id_column(table: pa.Table, arg: str, name: str) -> pa.Array:
     if pa.types.is_dictionary(arr.type):
         arr = arr.dictionary_decode()
     t = arr.type
-    if pa.types.is_null(t) and len(arr) == 0:  # an empty column of unknown type
-        return pa.array([], pa.string())
+    if len(arr) == 0 and not (pa.types.is_string(t) or pa.types.is_integer(t)):
+        return pa.array([], pa.string())  # an empty column carries no id type (pandas: float)
     if pa.types.is_string_view(t) or pa.types.is_large_string(t):
         arr = arr.cast(pa.string())
     elif not (pa.types.is_string(t) or pa.types.is_integer(t)):

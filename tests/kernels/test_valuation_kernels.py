@@ -1,0 +1,108 @@
+"""Kernels against plain numpy references and against their uncompiled Python twins."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pmcore.kernels import valuation as kv
+from pmcore.kernels.book import group_rows
+
+
+def _book_arrays(seed, n_p, n_i, n):
+    rng = np.random.default_rng(seed)
+    pcode = rng.integers(0, n_p, n).astype(np.int32)
+    inst = rng.integers(0, n_i, n).astype(np.int32)
+    q = rng.normal(0, 100, n)
+    q[rng.random(n) < 0.1] = 0.0
+    avg = rng.uniform(1, 100, n)
+    price = rng.uniform(1, 100, n_i)
+    scale = rng.choice([1.0, 1.1, 50.0, 0.0067], n_i)
+    return rng, pcode, inst, q, avg, price, scale
+
+
+def _reference_value(pcode, n_p, inst, q, avg, price, scale, cash, is_margin):
+    """Plain numpy: one pass with np.bincount per field."""
+    mv = q * price[inst] * scale[inst]
+    upnl = q * (price[inst] - avg) * scale[inst]
+    long_ = np.bincount(pcode, np.where(q > 0, mv, 0.0), n_p)
+    short = np.bincount(pcode, np.where(q < 0, mv, 0.0), n_p)
+    net = np.bincount(pcode, mv, n_p)
+    up = np.bincount(pcode, upnl, n_p)
+    inv = np.bincount(pcode, np.abs(q) * avg * scale[inst], n_p)
+    count = np.bincount(pcode, (q != 0).astype(float), n_p)
+    equity = cash[:, 0] + np.where(is_margin, up, net)
+    return np.column_stack([long_, short, net, up, inv, count, cash[:, 0], cash[:, 1], equity])
+
+
+@given(seed=st.integers(0, 2**32 - 1), n_p=st.integers(1, 6), n_i=st.integers(1, 8),
+       n=st.integers(0, 40))
+def test_value_book_matches_numpy_reference(seed, n_p, n_i, n):
+    rng, pcode, inst, q, avg, price, scale = _book_arrays(seed, n_p, n_i, n)
+    offsets, order, _ = group_rows(pcode, n_p, inst, n_i)
+    cash = rng.normal(0, 1e4, (n_p, 2))
+    is_margin = rng.random(n_p) < 0.5
+    out = np.empty((n_p, kv.N_FIELDS))
+    kv.value_book(offsets, inst[order], q[order], avg[order], price, scale, cash, is_margin, out)
+    ref = _reference_value(pcode, n_p, inst, q, avg, price, scale, cash, is_margin)
+    np.testing.assert_allclose(out, ref, rtol=1e-12, atol=1e-6)
+    twin = np.empty_like(out)
+    kv.value_book.py_func(offsets, inst[order], q[order], avg[order], price, scale, cash, is_margin, twin)
+    np.testing.assert_allclose(out, twin, rtol=1e-14, atol=1e-9)
+
+
+@given(seed=st.integers(0, 2**32 - 1), n_p=st.integers(1, 6), n_i=st.integers(1, 30),
+       n=st.integers(0, 60))
+def test_group_rows_is_a_stable_counting_sort(seed, n_p, n_i, n):
+    rng = np.random.default_rng(seed)
+    pcode = rng.integers(0, n_p, n).astype(np.int32)
+    inst = rng.integers(0, n_i, n).astype(np.int32)
+    offsets, order, dup = group_rows(pcode, n_p, inst, n_i)
+    np.testing.assert_array_equal(order, np.argsort(pcode, kind="stable"))
+    np.testing.assert_array_equal(np.diff(offsets), np.bincount(pcode, minlength=n_p))
+    keys = pcode.astype(np.int64) * n_i + inst
+    _, first = np.unique(keys, return_index=True)
+    repeats = np.setdiff1d(np.arange(n), first)
+    assert dup == (repeats.min() if len(repeats) else -1)
+
+
+@given(seed=st.integers(0, 2**32 - 1), n_p=st.integers(1, 5), n_i=st.integers(1, 10),
+       n_g=st.integers(1, 4), n=st.integers(0, 40))
+def test_group_exposures_matches_numpy_reference(seed, n_p, n_i, n_g, n):
+    rng, pcode, inst, q, avg, price, scale = _book_arrays(seed, n_p, n_i, n)
+    group = rng.integers(0, n_g, n_i).astype(np.int32)
+    offsets, order, _ = group_rows(pcode, n_p, inst, n_i)
+    out_off, out_group, vals = kv.group_exposures(offsets, inst[order], q[order], price, scale, group, n_g)
+    mv = q * price[inst] * scale[inst]
+    key = pcode.astype(np.int64) * n_g + group[inst]
+    uniq = np.unique(key)
+    np.testing.assert_array_equal(out_group, (uniq % n_g).astype(np.int32))
+    np.testing.assert_array_equal(np.repeat(np.arange(n_p), np.diff(out_off)), uniq // n_g)
+    pos = np.searchsorted(uniq, key)
+    ref_long = np.bincount(pos, np.where(q > 0, mv, 0.0), len(uniq))
+    ref_short = np.bincount(pos, np.where(q < 0, mv, 0.0), len(uniq))
+    np.testing.assert_allclose(vals[:, 0], ref_long, rtol=1e-12, atol=1e-6)
+    np.testing.assert_allclose(vals[:, 1], ref_short, rtol=1e-12, atol=1e-6)
+    np.testing.assert_array_equal(vals[:, 2], np.bincount(pos, (q != 0).astype(float), len(uniq)))
+
+
+def test_neumaier_sum_is_exact_where_naive_sum_fails():
+    # 1 + 1e100 + 1 - 1e100 = 2 exactly; the naive float sum gives 0
+    values = np.array([1.0, 1e100, 1.0, -1e100])
+    offsets = np.array([0, 4])
+    inst = np.arange(4, dtype=np.int32)
+    out = np.empty((1, kv.N_FIELDS))
+    kv.value_book(offsets, inst, np.ones(4), np.zeros(4), values, np.ones(4),
+                  np.zeros((1, 2)), np.zeros(1, bool), out)
+    assert out[0, kv.NET] == 2.0 == math.fsum(values)
+
+
+def test_first_invalid():
+    v = np.array([1.0, np.nan, -1.0, 2.0, np.inf])
+    assert kv.first_invalid(v, np.array([True, False, False, True, False])) == -1
+    assert kv.first_invalid(v, np.array([True, False, True, True, False])) == 2
+    assert kv.first_invalid(v, np.array([False, True, True, True, True])) == 1
+    assert kv.first_invalid(v, np.array([False, False, False, False, True])) == 4
