@@ -130,3 +130,14 @@ def test_zero_volatility_matches_empyrical():
     assert np.isnan(pm.sharpe_ratio(zero))
     with np.errstate(all="ignore"):
         assert np.isnan(ep.sharpe_ratio(zero))
+
+
+@pytest.mark.parametrize("period", ["weekly", "monthly", "quarterly", "yearly"])
+def test_period_returns_match_aggregate_returns(sp500_assets, period):
+    s = sp500_assets.iloc[:, 0]
+    want = ep.aggregate_returns(s, period)
+    got = pm.period_returns(s, period=period)
+    assert isinstance(got, pd.Series)
+    close(got.to_numpy(), want.to_numpy())
+    frame = pm.period_returns(sp500_assets.iloc[:, :3], period=period)
+    close(frame.iloc[:, 0].to_numpy(), want.to_numpy())

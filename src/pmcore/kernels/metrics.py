@@ -456,3 +456,52 @@ def first_infinite(x):
                 if np.abs(x[t, j]) == np.inf:
                     return t * n_series + j
     return -1
+
+
+@jit
+def trade_streaks(codes, pnl, n_groups, out):
+    """Per group of trades (rows sorted by group, then exit time), one pass.
+
+    ``out`` has shape ``(n_groups, 11)``: count, wins, losses, gross profit,
+    gross loss (<= 0), largest win, largest loss, longest win streak, longest
+    loss streak, current win streak, current loss streak. A zero PnL is
+    neither a win nor a loss and ends both streaks.
+    """
+    out[:, :] = 0.0
+    for g in range(n_groups):
+        out[g, 5] = np.nan
+        out[g, 6] = np.nan
+    win_run = 0
+    loss_run = 0
+    prev = -1
+    for i in range(codes.shape[0]):
+        g = codes[i]
+        if g != prev:
+            win_run = 0
+            loss_run = 0
+            prev = g
+        p = pnl[i]
+        out[g, 0] += 1
+        if p > 0.0:
+            out[g, 1] += 1
+            out[g, 3] += p
+            if not p <= out[g, 5]:
+                out[g, 5] = p
+            win_run += 1
+            loss_run = 0
+        elif p < 0.0:
+            out[g, 2] += 1
+            out[g, 4] += p
+            if not p >= out[g, 6]:
+                out[g, 6] = p
+            loss_run += 1
+            win_run = 0
+        else:
+            win_run = 0
+            loss_run = 0
+        if win_run > out[g, 7]:
+            out[g, 7] = win_run
+        if loss_run > out[g, 8]:
+            out[g, 8] = loss_run
+        out[g, 9] = win_run
+        out[g, 10] = loss_run

@@ -17,6 +17,7 @@ from .drawdown import (
     drawdown_periods,
     max_drawdown,
 )
+from .periods import period_returns, range_return
 from .ratios import (
     alpha,
     alpha_beta,
@@ -45,9 +46,11 @@ from .returns import (
 )
 from .rolling import rolling_beta, rolling_max_drawdown, rolling_sharpe, rolling_volatility
 from .tail import conditional_value_at_risk, value_at_risk
+from .trades import TradeStats, trade_pnl, trade_stats, trade_stats_by
 
 __all__ = [
     "DrawdownDetails",
+    "TradeStats",
     "alpha",
     "alpha_beta",
     "annual_return",
@@ -67,6 +70,8 @@ __all__ = [
     "kurtosis",
     "max_drawdown",
     "omega_ratio",
+    "period_returns",
+    "range_return",
     "recovery_factor",
     "returns_from_equity",
     "rolling_beta",
@@ -79,6 +84,9 @@ __all__ = [
     "tail_ratio",
     "total_return",
     "tracking_error",
+    "trade_pnl",
+    "trade_stats",
+    "trade_stats_by",
     "value_at_risk",
     "worst_period",
 ]
