@@ -8,7 +8,9 @@ for the drawdown kernel). Nothing here validates its input.
 Running sums are taken on values shifted by the column's first present value
 (so that the sum of squares does not cancel) and recomputed from scratch
 every ``window`` rows, which bounds the rounding drift of add-and-remove
-updates while keeping the cost at about two passes.
+updates while keeping the cost at about two passes. When a window's variance
+is under 1e-8 of its shifted second moment (heavy cancellation, e.g. a calm
+window after a wild one), that window is recomputed exactly in two passes.
 """
 
 from __future__ import annotations
@@ -19,6 +21,10 @@ from ._jit import jit
 
 __all__ = ["rolling_mean_std", "rolling_beta", "rolling_max_drawdown"]
 
+# below this ratio of (sum of squared deviations) to (shifted sum of squares)
+# the running update has lost too many digits and the window is recomputed
+_CANCEL = 1.0e-8
+
 
 @jit
 def _first_present(x, j):
@@ -27,6 +33,25 @@ def _first_present(x, j):
         if v == v:
             return v
     return 0.0
+
+
+@jit
+def _window_mean_var(x, r, r_step, j, start, stop):
+    # two-pass mean and sum of squared deviations of x[start:stop, j] - r
+    total = 0.0
+    count = 0
+    for m in range(start, stop):
+        w = x[m, j] - r[m * r_step]
+        if w == w:
+            total += w
+            count += 1
+    mean = total / count
+    ss = 0.0
+    for m in range(start, stop):
+        w = x[m, j] - r[m * r_step]
+        if w == w:
+            ss += (w - mean) * (w - mean)
+    return mean, ss
 
 
 @jit
@@ -102,8 +127,36 @@ def rolling_mean_std(x, r, r_step, window, ddof, out_mean, out_std):
             elif constant:
                 out_std[t, j] = 0.0
             else:
-                var = (s2 - s1 * s1 / count) / (count - ddof)
+                ss = s2 - s1 * s1 / count
+                if ss < _CANCEL * s2:
+                    # heavy cancellation (variance tiny next to the shifted
+                    # second moment): recompute this window exactly
+                    mean, ss = _window_mean_var(x, r, r_step, j, start, t + 1)
+                    out_mean[t, j] = mean
+                var = ss / (count - ddof)
                 out_std[t, j] = np.sqrt(var) if var > 0.0 else 0.0
+
+
+@jit
+def _window_var_cov(x, f, j, start, stop):
+    # two-pass sums of squared factor deviations and cross deviations over pairs
+    count = 0
+    mf = 0.0
+    my = 0.0
+    for m in range(start, stop):
+        if x[m, j] == x[m, j] and f[m] == f[m]:
+            count += 1
+            mf += f[m]
+            my += x[m, j]
+    mf /= count
+    my /= count
+    ssf = 0.0
+    cov = 0.0
+    for m in range(start, stop):
+        if x[m, j] == x[m, j] and f[m] == f[m]:
+            ssf += (f[m] - mf) * (f[m] - mf)
+            cov += (f[m] - mf) * (x[m, j] - my)
+    return ssf, cov
 
 
 @jit
@@ -169,9 +222,12 @@ def rolling_beta(x, f, window, out):
             if start < 0 or count < 2:
                 out[t, j] = np.nan
                 continue
-            var = (sff - sf * sf / count) / count
-            cov = (sfy - sf * sy / count) / count
-            out[t, j] = cov / var if var >= 1.0e-30 else np.nan
+            ssf = sff - sf * sf / count
+            cov = sfy - sf * sy / count
+            if ssf < _CANCEL * sff:
+                ssf, cov = _window_var_cov(x, f, j, start, t + 1)
+            var = ssf / count
+            out[t, j] = (cov / count) / var if var >= 1.0e-30 else np.nan
 
 
 @jit

@@ -1,0 +1,274 @@
+"""Every metrics kernel against its uncompiled twin (``.py_func``) and a plain numpy reference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from pmcore.kernels import metrics as k
+from pmcore.kernels import metrics_rolling as kr
+
+finite = st.floats(-0.5, 0.5, allow_nan=False, allow_infinity=False, width=64)
+maybe_nan = st.one_of(finite, finite, finite, st.just(np.nan))
+
+
+def matrices(min_rows=0, max_rows=40, max_cols=4, elements=maybe_nan):
+    return hnp.arrays(
+        np.float64,
+        st.tuples(st.integers(min_rows, max_rows), st.integers(1, max_cols)),
+        elements=elements,
+    )
+
+
+def both(kernel, *args, out_shapes, dtypes=None):
+    """Run the compiled kernel and its Python twin; return both output tuples."""
+    dtypes = dtypes or [np.float64] * len(out_shapes)
+    outs = []
+    for f in (kernel, kernel.py_func):
+        bufs = [np.full(s, -7.0).astype(d) for s, d in zip(out_shapes, dtypes)]
+        with np.errstate(all="ignore"):
+            f(*args, *bufs)
+        outs.append(bufs)
+    for a, b in zip(*outs):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15, equal_nan=True)
+    return outs[0]
+
+
+def ref_mean_std(x, ddof):
+    mean = np.full(x.shape[1], np.nan)
+    std = np.full(x.shape[1], np.nan)
+    for j in range(x.shape[1]):
+        v = x[:, j][~np.isnan(x[:, j])]
+        if len(v):
+            mean[j] = v.mean()
+        if len(v) > ddof:
+            std[j] = 0.0 if v.min() == v.max() else v.std(ddof=ddof)
+    return mean, std
+
+
+@given(matrices(), st.integers(0, 2))
+def test_mean_std(x, ddof):
+    mean, std = both(k.mean_std, x, np.zeros(1), 0, ddof, out_shapes=[x.shape[1], x.shape[1]])
+    want_mean, want_std = ref_mean_std(x, ddof)
+    np.testing.assert_allclose(mean, want_mean, rtol=1e-10, atol=1e-15)
+    np.testing.assert_allclose(std, want_std, rtol=1e-10, atol=1e-15)
+
+
+@given(matrices(min_rows=1))
+def test_mean_std_with_rate_series(x):
+    rate = np.linspace(-0.01, 0.01, len(x))
+    mean, std = both(k.mean_std, x, rate, 1, 1, out_shapes=[x.shape[1], x.shape[1]])
+    want_mean, want_std = ref_mean_std(x - rate[:, None], 1)
+    np.testing.assert_allclose(mean, want_mean, rtol=1e-10, atol=1e-15)
+    np.testing.assert_allclose(std, want_std, rtol=1e-9, atol=1e-15)
+
+
+@given(matrices())
+def test_total_return_and_drawdown(x):
+    n = x.shape[1]
+    total, count = both(k.total_return, x, out_shapes=[n, n], dtypes=[np.float64, np.int64])
+    filled = np.nan_to_num(x, nan=0.0)
+    np.testing.assert_allclose(total, np.prod(1 + filled, axis=0) - 1, rtol=1e-12, atol=1e-15)
+    assert (count == (~np.isnan(x)).sum(axis=0)).all()
+    for include_start in (True, False):
+        (mdd,) = both(k.max_drawdown, x, include_start, out_shapes=[n])
+        (series,) = both(k.drawdown_series, x, include_start, out_shapes=[x.shape])
+        wealth = np.cumprod(1 + filled, axis=0)
+        if include_start:
+            wealth = np.vstack([np.ones((1, n)), wealth])
+        peak = np.maximum.accumulate(wealth, axis=0)
+        dd = wealth / peak - 1 if len(wealth) else np.zeros((0, n))
+        want = np.minimum(dd.min(axis=0), 0.0) if len(dd) else np.zeros(n)
+        np.testing.assert_allclose(mdd, want, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(series, dd[1:] if include_start else dd, rtol=1e-12, atol=1e-15)
+
+
+@given(matrices(), st.floats(-0.01, 0.01))
+def test_downside_and_omega(x, mar):
+    n = x.shape[1]
+    mean, dd = both(k.downside, x, np.array([mar]), 0, out_shapes=[n, n])
+    (om,) = both(k.omega, x, np.array([mar]), 0, 0.0, out_shapes=[n])
+    for j in range(n):
+        v = x[:, j][~np.isnan(x[:, j])] - mar
+        if len(v) == 0:
+            assert np.isnan(mean[j]) and np.isnan(dd[j])
+            continue
+        np.testing.assert_allclose(mean[j], v.mean(), rtol=1e-10, atol=1e-15)
+        np.testing.assert_allclose(dd[j], np.sqrt(np.mean(np.minimum(v, 0) ** 2)), rtol=1e-10, atol=1e-15)
+        loss = -v[v < 0].sum()
+        want = v[v > 0].sum() / loss if loss > 0 else np.nan
+        np.testing.assert_allclose(om[j], want, rtol=1e-10, atol=1e-15)
+
+
+@given(matrices(), st.floats(0.01, 0.99))
+def test_quantiles(x, q):
+    n = x.shape[1]
+    quant, tail = both(k.tail_quantiles, x, q, out_shapes=[n, n])
+    lo, hi = both(k.two_quantiles, x, q, 1 - q, out_shapes=[n, n])
+    for j in range(n):
+        v = x[:, j][~np.isnan(x[:, j])]
+        if len(v) == 0:
+            assert np.isnan(quant[j]) and np.isnan(tail[j])
+            continue
+        np.testing.assert_allclose(quant[j], np.percentile(v, 100 * q), rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(lo[j], np.percentile(v, 100 * q), rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(hi[j], np.percentile(v, 100 * (1 - q)), rtol=1e-12, atol=1e-15)
+        m = int((len(v) - 1) * q)
+        np.testing.assert_allclose(tail[j], np.sort(v)[: m + 1].mean(), rtol=1e-12, atol=1e-15)
+
+
+@given(hnp.arrays(np.float64, st.integers(1, 60), elements=st.integers(-5, 5).map(float)),
+       st.data())
+def test_quickselect_with_ties(a, data):
+    kth = data.draw(st.integers(0, len(a) - 1))
+    b = a.copy()
+    k.quickselect(b, len(b), kth)
+    assert b[kth] == np.sort(a)[kth]
+    assert (b[:kth] <= b[kth]).all() and (b[kth + 1:] >= b[kth]).all()
+    c = a.copy()
+    k.quickselect.py_func(c, len(c), kth)
+    assert c[kth] == b[kth]
+
+
+@given(matrices())
+def test_higher_moments_and_extremes(x):
+    n = x.shape[1]
+    (m,) = both(k.higher_moments, x, out_shapes=[(n, 5)])
+    lo, hi = both(k.extremes, x, out_shapes=[n, n])
+    for j in range(n):
+        v = x[:, j][~np.isnan(x[:, j])]
+        assert m[j, 0] == len(v)
+        if len(v) == 0:
+            assert np.isnan(lo[j]) and np.isnan(hi[j])
+            continue
+        d = v - v.mean()
+        np.testing.assert_allclose(m[j, 1:], [v.mean(), (d**2).mean(), (d**3).mean(), (d**4).mean()],
+                                   rtol=1e-9, atol=1e-15)
+        assert lo[j] == v.min() and hi[j] == v.max()
+
+
+@given(matrices(min_rows=2), st.floats(-0.001, 0.001))
+def test_alpha_beta(x, rf):
+    n = x.shape[1]
+    f = np.linspace(-0.02, 0.03, len(x)) ** 2 - 0.0002
+    f[::7] = np.nan
+    am, b = both(k.alpha_beta, x, f, np.array([rf]), 0, out_shapes=[n, n])
+    for j in range(n):
+        ok = ~np.isnan(x[:, j]) & ~np.isnan(f)
+        if ok.sum() == 0:
+            assert np.isnan(b[j])
+            continue
+        y, g = x[ok, j], f[ok]
+        var = np.mean((g - g.mean()) ** 2)
+        want_b = np.mean((g - g.mean()) * y) / var if var >= 1e-30 else np.nan
+        np.testing.assert_allclose(b[j], want_b, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(am[j], np.mean((y - rf) - want_b * (g - rf)), rtol=1e-9, atol=1e-12)
+
+
+@given(matrices(), st.integers(1, 8))
+def test_group_compound(x, size):
+    offsets = np.unique(np.r_[np.arange(0, len(x), size), len(x)]).astype(np.int64)
+    if len(offsets) == 1:
+        offsets = np.array([0, 0], np.int64)
+    (out,) = both(k.group_compound, x, offsets, out_shapes=[(len(offsets) - 1, x.shape[1])])
+    for g in range(len(offsets) - 1):
+        block = x[offsets[g]:offsets[g + 1]]
+        want = np.prod(1 + np.nan_to_num(block), axis=0) - 1
+        want[np.isnan(block).all(axis=0)] = np.nan
+        np.testing.assert_allclose(out[g], want, rtol=1e-12, atol=1e-15)
+
+
+def test_first_infinite():
+    x = np.zeros((4, 3))
+    assert k.first_infinite(x) == -1
+    x[2, 1] = -np.inf
+    x[3, 0] = np.inf
+    assert k.first_infinite(x) == 7 == k.first_infinite.py_func(x)
+
+
+def test_trade_streaks_hand_checked():
+    codes = np.array([0, 0, 0, 0, 1, 1])
+    pnl = np.array([1.0, 2.0, -1.0, 0.0, -3.0, -1.0])
+    (out,) = both(k.trade_streaks, codes, pnl, 2, out_shapes=[(2, 11)])
+    assert out[0].tolist() == [4, 2, 1, 3.0, -1.0, 2.0, -1.0, 2, 1, 0, 0]
+    assert out[1].tolist() == [2, 0, 2, 0.0, -4.0, np.nan, -1.0, 0, 2, 0, 2] or np.isnan(out[1, 5])
+
+
+# ------------------------------------------------------------------ rolling
+
+
+def ref_rolling(x, window, fn):
+    out = np.full(x.shape, np.nan)
+    for t in range(window - 1, len(x)):
+        for j in range(x.shape[1]):
+            out[t, j] = fn(x[t - window + 1:t + 1, j])
+    return out
+
+
+@given(matrices(max_rows=50), st.integers(1, 12), st.integers(0, 1))
+def test_rolling_mean_std(x, window, ddof):
+    mean, std = both(kr.rolling_mean_std, x, np.zeros(1), 0, window, ddof, out_shapes=[x.shape, x.shape])
+
+    def m(v):
+        v = v[~np.isnan(v)]
+        return v.mean() if len(v) else np.nan
+
+    def s(v):
+        v = v[~np.isnan(v)]
+        if len(v) <= ddof:
+            return np.nan
+        return 0.0 if v.min() == v.max() else v.std(ddof=ddof)
+
+    np.testing.assert_allclose(mean, ref_rolling(x, window, m), rtol=1e-9, atol=1e-13)
+    np.testing.assert_allclose(std, ref_rolling(x, window, s), rtol=1e-7, atol=1e-9)
+
+
+@given(matrices(max_rows=50), st.integers(2, 12))
+def test_rolling_beta(x, window):
+    f = np.cos(np.arange(len(x)) * 1.3) * 0.01
+    (out,) = both(kr.rolling_beta, x, f, window, out_shapes=[x.shape])
+    want = np.full(x.shape, np.nan)
+    for t in range(window - 1, len(x)):
+        for j in range(x.shape[1]):
+            y = x[t - window + 1:t + 1, j]
+            g = f[t - window + 1:t + 1]
+            ok = ~np.isnan(y)
+            if ok.sum() < 2:
+                continue
+            y, g = y[ok], g[ok]
+            var = np.mean((g - g.mean()) ** 2)
+            if var >= 1e-30:
+                want[t, j] = np.mean((g - g.mean()) * (y - y.mean())) / var
+    np.testing.assert_allclose(out, want, rtol=1e-6, atol=1e-8)
+
+
+@given(matrices(max_rows=50, elements=st.one_of(st.floats(-0.9, 1.0), st.just(np.nan))),
+       st.integers(1, 12), st.booleans())
+def test_rolling_max_drawdown(x, window, include_start):
+    (out,) = both(kr.rolling_max_drawdown, x, window, include_start, out_shapes=[x.shape])
+
+    def mdd(v):
+        out = np.empty(1)
+        k.max_drawdown.py_func(v[:, None], include_start, out)
+        return out[0]
+
+    np.testing.assert_allclose(out, ref_rolling(x, window, mdd), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.slow
+@settings(max_examples=150)
+@given(matrices(min_rows=100, max_rows=400, max_cols=2), st.integers(2, 40))
+def test_rolling_long_series_drift(x, window):
+    """Long runs of add-and-remove updates stay within rounding of a fresh computation."""
+    mean, std = both(kr.rolling_mean_std, x, np.zeros(1), 0, window, 1, out_shapes=[x.shape, x.shape])
+
+    def s(v):
+        v = v[~np.isnan(v)]
+        if len(v) <= 1:
+            return np.nan
+        return 0.0 if v.min() == v.max() else v.std(ddof=1)
+
+    np.testing.assert_allclose(std, ref_rolling(x, window, s), rtol=1e-7, atol=1e-9)
