@@ -71,11 +71,11 @@ def _chunk(arr):
     return arr
 
 
-_INT_VIEW = {4: pa.int32(), 8: pa.int64()}
+_INT_VIEW = {32: pa.int32(), 64: pa.int64()}
 
 
 def order_key(arr: pa.Array, arg: str, name: str, *, ordered: bool) -> np.ndarray:
-    """An int64 key for id or period column ``arr`` (sortable if ``ordered``)."""
+    """An int32/int64 key for id or period column ``arr`` (sortable if ``ordered``)."""
     t = arr.type
     if pa.types.is_dictionary(t):
         arr = arr.dictionary_decode()
@@ -85,9 +85,10 @@ def order_key(arr: pa.Array, arg: str, name: str, *, ordered: bool) -> np.ndarra
         raise ValidationError("has a missing value", argument=arg, column=name, row=row,
                               expected="a non-null key")
     if pa.types.is_integer(t):
-        return arr.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+        values = arr.to_numpy(zero_copy_only=False)
+        return values if values.dtype in (np.int32, np.int64) else values.astype(np.int64)
     if pa.types.is_temporal(t) and t.bit_width in _INT_VIEW:
-        return arr.view(_INT_VIEW[t.bit_width]).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+        return arr.view(_INT_VIEW[t.bit_width]).to_numpy(zero_copy_only=False)
     if pa.types.is_string_view(t) or pa.types.is_large_string(t):
         arr = arr.cast(pa.string())
         t = arr.type

@@ -11,10 +11,10 @@ import pyarrow as pa
 
 from ..errors import ValidationError
 from ..frames import frame_kind, from_arrow, to_arrow
-from ..kernels.attribution import N_FIELDS, brinson_cells, first_invalid_row
+from ..kernels.attribution import N_FIELDS, brinson_cells, brinson_linked, first_invalid_row, link_dense
 from ._layout import Cells, group_codes, layout
 from ._result import FramesMixin, choose, float_values
-from .linking import LINKING_METHODS, link_effects_dense
+from .linking import LINKING_METHODS
 
 __all__ = ["brinson", "BrinsonResult"]
 
@@ -24,7 +24,8 @@ _METHODS = {
 }
 WEIGHT_COLUMNS = ("portfolio_weight", "benchmark_weight")
 RETURN_COLUMNS = ("portfolio_return", "benchmark_return")
-_EFFECTS = ("allocation", "selection", "interaction")
+_FIELDS = ("portfolio_weight", "benchmark_weight", "portfolio_return", "benchmark_return",
+           "allocation", "selection", "interaction")
 
 
 @dataclass(frozen=True, repr=False)
@@ -33,12 +34,12 @@ class BrinsonResult(FramesMixin):
 
     Attributes
     ----------
-    effects : frame
+    effects : frame or None
         One row per portfolio x period x group (the finest level of ``by``):
         the key columns, ``portfolio_weight``, ``benchmark_weight``,
         ``portfolio_return``, ``benchmark_return`` (group returns),
         ``allocation``, ``selection``, ``interaction`` and ``total``.
-    totals : frame
+    totals : frame or None
         One row per portfolio x period: ``portfolio_return``,
         ``benchmark_return``, ``active_return`` and the effects summed over
         groups (allocation summed over every level).
@@ -52,6 +53,8 @@ class BrinsonResult(FramesMixin):
     levels : tuple of frames
         For multi-level ``by``: the per-period effects of each upper level,
         coarsest first (``effects`` is the finest level). Empty otherwise.
+        ``effects``, ``totals`` and ``levels`` are None / empty when
+        ``periods=False``.
     linked_levels : tuple of frames
         The linked effects of each upper level (empty without ``linking``).
     method : str
@@ -82,18 +85,18 @@ def _level_codes(table: pa.Table, arg: str, by: list[str]):
     levels = []
     combined = None
     for depth, (codes, labels, is_dict) in enumerate(per_col):
-        codes = codes.astype(np.int64, copy=False)
         if depth == 0:
-            level_codes = codes
+            level_codes = codes.astype(np.int32, copy=False)
             parent = np.zeros(len(labels), np.int64)
             cols = [(by[0], labels, np.arange(len(labels)), is_dict)]
         else:
-            key = combined * len(labels) + codes
+            key = combined.astype(np.int64) * len(labels) + codes
             uniq, first, level_codes = np.unique(key, return_index=True, return_inverse=True)
+            level_codes = level_codes.astype(np.int32)
             parent = uniq // len(labels)
             cols = [(name, lab, c[first], d) for name, (c, lab, d) in zip(by[: depth + 1], per_col)]
-        levels.append((level_codes.astype(np.int32), parent.astype(np.int64), cols))
-        combined = level_codes.astype(np.int64)
+        levels.append((level_codes, parent.astype(np.int64), cols))
+        combined = level_codes
     return levels
 
 
@@ -114,6 +117,17 @@ def _check_rows(cells: Cells, arg: str, wp, rp, wb, rb, group_name: str, codes, 
         hint = "a return may be missing only where its weight is 0"
     raise ValidationError(msg, argument=arg, column=column, row=cells.input_row(row),
                           value=None if np.isnan(value) else float(value), expected=expected, hint=hint)
+
+
+def _check_totals(cells: Cells, arg: str, totals, tol, wp, rp, wb, rb, group_name, levels) -> None:
+    """Validate after the kernel: a non-finite input shows up in the cell totals."""
+    if not np.isfinite(totals[:, :4]).all():
+        codes, _, cols = levels[0]
+        _check_rows(cells, arg, wp, rp, wb, rb, group_name, codes, cols[0][1])
+        c = int(np.flatnonzero(~np.isfinite(totals[:, :4]).all(axis=1))[0])
+        raise ValidationError(f"gives a non-finite return for {cells.locate(int(cells.cell_start[c]))}",
+                              argument=arg, expected="weights and returns small enough not to overflow")
+    _check_weight_sums(cells, arg, totals, tol)
 
 
 def _check_weight_sums(cells: Cells, arg: str, totals: np.ndarray, tol: float) -> None:
@@ -166,6 +180,7 @@ def brinson(
     by: str | Sequence[str] = "group",
     method: str = "brinson_fachler",
     linking: str | None = None,
+    periods: bool | None = None,
     portfolio: str = "portfolio_id",
     period: str = "period",
     weight_tolerance: float = 1e-9,
@@ -190,6 +205,11 @@ def brinson(
         Also ``"bf"`` and ``"bhb"``.
     linking : {None, "carino", "menchero", "grap", "frongello"}, keyword-only
         Link the per-period effects of each portfolio over all its periods.
+    periods : bool, keyword-only
+        Keep the per-period ``effects`` and ``totals``. Default: True without
+        ``linking``, False with it (the linked frames are then the result,
+        computed in one pass without materialising one row per portfolio x
+        period x group).
     portfolio, period : str, keyword-only
         Names of the portfolio id and period columns.
     weight_tolerance : float, keyword-only
@@ -280,75 +300,94 @@ def brinson(
     rp = float_values(t, arg, RETURN_COLUMNS[0])
     rb = float_values(t, arg, RETURN_COLUMNS[1])
     levels = _level_codes(t, arg, by_list)
-    top_codes, _, top_cols = levels[0]
-    _check_rows(cells, arg, wp, rp, wb, rb, by_list[0], top_codes, top_cols[0][1])
 
     n_cells = cells.n_cells
+    n_ports = cells.n_portfolios
+    if periods is None:
+        periods = link_code is None
+    totals = np.empty((n_cells, 7))
+    fast = link_code is not None and not periods and len(levels) == 1
     outs = []
-    totals = np.empty((n_cells, 4))
-    for depth, (codes, parent, _cols) in enumerate(levels):
+    if fast:
+        codes, parent, cols = levels[0]
         n_groups = len(parent)
-        out = np.empty((N_FIELDS, n_cells, n_groups))
-        present = np.empty((n_cells, n_groups), np.uint8)
-        if depth == 0:
-            ref = np.zeros((1, 1))
-            brinson_cells(cells.cell_start, codes, wp, rp, wb, rb, mode, ref, parent, out, totals, present)
-            _check_weight_sums(cells, arg, totals, weight_tolerance)
-        else:
-            scratch = np.empty((n_cells, 4))
-            ref = outs[-1][0][3]
-            brinson_cells(cells.cell_start, codes, wp, rp, wb, rb, 2, ref, parent, out, scratch, present)
-        outs.append((out, present))
+        linked = np.empty((n_ports, 3, n_groups))
+        compounded = np.empty((n_ports, 2))
+        ever = np.empty((n_ports, n_groups), np.uint8)
+        brinson_linked(cells.cell_start, cells.port_start, codes, wp, rp, wb, rb, mode, link_code,
+                       totals, linked, compounded, ever)
+        _check_totals(cells, arg, totals, weight_tolerance, wp, rp, wb, rb, by_list[0], levels)
+        linked_parts = [(linked, ever)]
+    else:
+        for depth, (codes, parent, _cols) in enumerate(levels):
+            n_groups = len(parent)
+            out = np.empty((n_cells, N_FIELDS, n_groups))
+            if depth == 0:
+                brinson_cells(cells.cell_start, codes, wp, rp, wb, rb, mode, np.zeros((1, 1)), parent,
+                              out, totals)
+                _check_totals(cells, arg, totals, weight_tolerance, wp, rp, wb, rb, by_list[0], levels)
+            else:
+                ref = np.ascontiguousarray(outs[-1][0][:, 3, :])
+                brinson_cells(cells.cell_start, codes, wp, rp, wb, rb, 2, ref, parent, out,
+                              np.empty((n_cells, 7)))
+            present = (out[:, 0, :] != 0) | (out[:, 1, :] != 0) | (out[:, 4:, :] != 0).any(axis=1)
+            outs.append((out, present))
+        linked_parts = []
+        if link_code is not None:
+            for out, present in outs:
+                linked = np.empty((n_ports, 3, out.shape[2]))
+                compounded = np.empty((n_ports, 2))
+                link_dense(cells.port_start, totals[:, 0].copy(), totals[:, 1].copy(), link_code, out,
+                           linked, compounded)
+                ever = (np.logical_or.reduceat(present.astype(bool), cells.port_start[:-1], axis=0) if n_cells
+                        else np.zeros((0, out.shape[2]), bool))
+                linked_parts.append((linked, ever))
 
-    # totals per cell
+    # per-period totals; with several levels, allocation adds up over levels
     active = totals[:, 0] - totals[:, 1]
-    alloc_total = sum(o[4].sum(axis=1) for o, _ in outs)
-    fin = outs[-1][0]
-    sel_total = fin[5].sum(axis=1)
-    inter_total = fin[6].sum(axis=1)
+    if len(outs) > 1:
+        alloc_total = sum(o[:, 4, :].sum(axis=1) for o, _ in outs)
+        sel_total = outs[-1][0][:, 5, :].sum(axis=1)
+        inter_total = outs[-1][0][:, 6, :].sum(axis=1)
+    else:
+        alloc_total, sel_total, inter_total = totals[:, 4], totals[:, 5], totals[:, 6]
     eff_total = alloc_total + sel_total + inter_total
     residual = float(np.max(np.abs(eff_total - active), initial=0.0))
 
-    pkeys, tkeys = cells.cell_keys(np.arange(n_cells))
-    totals_table = pa.table({
-        portfolio: pkeys, period: tkeys,
-        "portfolio_return": totals[:, 0], "benchmark_return": totals[:, 1],
-        "active_return": active, "allocation": alloc_total, "selection": sel_total,
-        "interaction": inter_total, "total": eff_total,
-    })
-
-    level_tables = []
-    for (codes, parent, cols), (out, present) in zip(levels, outs):
-        values = {
-            "portfolio_weight": out[0], "benchmark_weight": out[1],
-            "portfolio_return": out[2], "benchmark_return": out[3],
-            "allocation": out[4], "selection": out[5], "interaction": out[6],
-            "total": out[4] + out[5] + out[6],
-        }
-        level_tables.append(_dense_frame([(portfolio, pkeys), (period, tkeys)], cols, values, present))
+    totals_table = None
+    level_tables: list[pa.Table] = []
+    if periods:
+        pkeys, tkeys = cells.cell_keys(np.arange(n_cells))
+        totals_table = pa.table({
+            portfolio: pkeys, period: tkeys,
+            "portfolio_return": totals[:, 0], "benchmark_return": totals[:, 1],
+            "active_return": active, "allocation": alloc_total, "selection": sel_total,
+            "interaction": inter_total, "total": eff_total,
+        })
+        for (codes, parent, cols), (out, present) in zip(levels, outs):
+            values = {name: out[:, f, :] for f, name in enumerate(_FIELDS)}
+            values["total"] = out[:, 4, :] + out[:, 5, :] + out[:, 6, :]
+            level_tables.append(_dense_frame([(portfolio, pkeys), (period, tkeys)], cols, values, present))
 
     linked_tables: list[pa.Table] = []
     linked_totals = None
     if link_code is not None:
         port_keys = cells.portfolio_keys()
-        link_alloc_total = None
-        for (codes, parent, cols), (out, present) in zip(levels, outs):
-            linked, compounded = link_effects_dense(cells.port_start, totals[:, 0], totals[:, 1], out[4:7], link_code)
-            ever = np.logical_or.reduceat(present.astype(bool), cells.port_start[:-1], axis=0)
-            values = {"allocation": linked[0], "selection": linked[1], "interaction": linked[2],
-                      "total": linked[0] + linked[1] + linked[2]}
+        for (codes, parent, cols), (linked, ever) in zip(levels, linked_parts):
+            values = {"allocation": linked[:, 0, :], "selection": linked[:, 1, :],
+                      "interaction": linked[:, 2, :],
+                      "total": linked[:, 0, :] + linked[:, 1, :] + linked[:, 2, :]}
             linked_tables.append(_dense_frame([(portfolio, port_keys)], cols, values, ever))
-            a = linked[0].sum(axis=1)
-            link_alloc_total = a if link_alloc_total is None else link_alloc_total + a
-        l_sel = linked[1].sum(axis=1)
-        l_inter = linked[2].sum(axis=1)
-        l_total = link_alloc_total + l_sel + l_inter
+        l_alloc = sum(lk[:, 0, :].sum(axis=1) for lk, _ in linked_parts)
+        l_sel = linked_parts[-1][0][:, 1, :].sum(axis=1)
+        l_inter = linked_parts[-1][0][:, 2, :].sum(axis=1)
+        l_total = l_alloc + l_sel + l_inter
         l_active = compounded[:, 0] - compounded[:, 1]
         residual = max(residual, float(np.max(np.abs(l_total - l_active), initial=0.0)))
         linked_totals = pa.table({
             portfolio: port_keys, "n_periods": np.diff(cells.port_start),
             "portfolio_return": compounded[:, 0], "benchmark_return": compounded[:, 1],
-            "active_return": l_active, "allocation": link_alloc_total, "selection": l_sel,
+            "active_return": l_active, "allocation": l_alloc, "selection": l_sel,
             "interaction": l_inter, "total": l_total,
         })
 
@@ -356,7 +395,7 @@ def brinson(
         return None if tab is None else from_arrow(tab, kind if kind != "other" else "arrow")
 
     return BrinsonResult(
-        effects=out_kind(level_tables[-1]),
+        effects=out_kind(level_tables[-1]) if level_tables else None,
         totals=out_kind(totals_table),
         linked=out_kind(linked_tables[-1]) if linked_tables else None,
         linked_totals=out_kind(linked_totals),

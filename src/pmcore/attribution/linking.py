@@ -47,51 +47,10 @@ without any smoothing; pmcore does not compute geometric effects.
 
 from __future__ import annotations
 
-import numpy as np
+from ..kernels.attribution import CARINO, FRONGELLO, GRAP, MENCHERO
 
-from ..kernels.attribution import (
-    CARINO,
-    FRONGELLO,
-    GRAP,
-    MENCHERO,
-    frongello_link,
-    link_coefficients,
-    link_sum,
-)
+__all__ = ["LINKING_METHODS"]
 
-__all__ = ["LINKING_METHODS", "link_effects_dense"]
-
+#: linking option of the public functions -> kernel code
 LINKING_METHODS = {None: None, "carino": CARINO, "menchero": MENCHERO, "grap": GRAP,
                    "frongello": FRONGELLO}
-
-
-def link_effects_dense(port_start, ret_p, ret_b, effects, method):
-    """Link dense per-period effects (internal).
-
-    Parameters
-    ----------
-    port_start : int64 array, shape (n_portfolios + 1,)
-    ret_p, ret_b : float64 arrays, shape (n_cells,)
-    effects : float64 array, shape (n_effects, n_cells, n_groups)
-    method : int
-        A value of :data:`LINKING_METHODS`.
-
-    Returns
-    -------
-    linked : float64 array, shape (n_effects, n_portfolios, n_groups)
-    compounded : float64 array, shape (n_portfolios, 2)
-        Compounded portfolio and benchmark return of each portfolio.
-    """
-    n_ports = len(port_start) - 1
-    ret_p = np.ascontiguousarray(ret_p)
-    ret_b = np.ascontiguousarray(ret_b)
-    effects = np.ascontiguousarray(effects)
-    coef = np.empty(len(ret_p))
-    compounded = np.empty((n_ports, 2))
-    link_coefficients(port_start, ret_p, ret_b, GRAP if method == FRONGELLO else method, coef, compounded)
-    out = np.empty((effects.shape[0], n_ports, effects.shape[2]))
-    if method == FRONGELLO:
-        frongello_link(port_start, ret_p, ret_b, effects, out)
-    else:
-        link_sum(port_start, coef, effects, out)
-    return out, compounded

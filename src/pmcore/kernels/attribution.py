@@ -22,9 +22,9 @@ __all__ = [
     "cell_runs",
     "first_invalid_row",
     "brinson_cells",
+    "brinson_linked",
     "link_coefficients",
-    "link_sum",
-    "frongello_link",
+    "link_dense",
     "CARINO",
     "MENCHERO",
     "GRAP",
@@ -103,7 +103,89 @@ def first_invalid_row(wp, rp, wb, rb):
 
 
 @jit
-def brinson_cells(cell_start, group, wp, rp, wb, rb, ref_mode, ref, parent, out, totals, present):
+def _cell(lo, hi, group, wp, rp, wb, rb, ref_mode, ref, parent, full, acc, out, c, tot, ct):
+    """Effects of one cell (rows ``lo:hi``) into ``out[c]`` and ``tot[ct]``.
+
+    With ``full`` the 7 fields of :func:`brinson_cells` are written, else only
+    allocation, selection and interaction (as fields 0, 1, 2); ``acc`` then
+    still holds the group weights (``acc[g]``, ``acc[2 * n_groups + g]``).
+
+    ``acc`` is a scratch of length ``4 * n_groups``. Whole arrays and an index
+    are passed rather than slices (a slice per cell costs reference counting
+    in the hot loop).
+    """
+    n_groups = out.shape[2]
+    for k in range(4 * n_groups):
+        acc[k] = 0.0
+    for i in range(lo, hi):
+        g = group[i]
+        w = wp[i]
+        if w != 0.0:
+            acc[g] += w
+            acc[n_groups + g] += w * rp[i]
+        w = wb[i]
+        if w != 0.0:
+            acc[2 * n_groups + g] += w
+            acc[3 * n_groups + g] += w * rb[i]
+    tot_p = 0.0
+    tot_b = 0.0
+    sum_wp = 0.0
+    sum_wb = 0.0
+    for g in range(n_groups):
+        sum_wp += acc[g]
+        tot_p += acc[n_groups + g]
+        sum_wb += acc[2 * n_groups + g]
+        tot_b += acc[3 * n_groups + g]
+    sum_a = 0.0
+    sum_s = 0.0
+    sum_i = 0.0
+    r_ref = tot_b if ref_mode == 1 else 0.0
+    for g in range(n_groups):
+        w_p = acc[g]
+        c_p = acc[n_groups + g]
+        w_b = acc[2 * n_groups + g]
+        c_b = acc[3 * n_groups + g]
+        if ref_mode == 2:
+            r_ref = ref[c, parent[g]]
+        if w_p != 0.0 and w_b != 0.0:
+            inv = 1.0 / (w_p * w_b)
+            r_b = c_b * w_p * inv
+            r_p = c_p * w_b * inv
+            alloc = (w_p - w_b) * (r_b - r_ref)
+            sel = w_b * (r_p - r_b)
+            inter = (w_p - w_b) * (r_p - r_b)
+        else:
+            r_b = c_b / w_b if w_b != 0.0 else r_ref
+            r_p = c_p / w_p if w_p != 0.0 else r_b
+            alloc = (w_p - w_b) * (r_b - r_ref)
+            sel = w_b * (r_p - r_b)
+            inter = c_p - c_b - (w_p - w_b) * r_ref - alloc - sel
+        if full:
+            out[c, 0, g] = w_p
+            out[c, 1, g] = w_b
+            out[c, 2, g] = r_p
+            out[c, 3, g] = r_b
+            out[c, 4, g] = alloc
+            out[c, 5, g] = sel
+            out[c, 6, g] = inter
+        else:
+            out[c, 0, g] = alloc
+            out[c, 1, g] = sel
+            out[c, 2, g] = inter
+        sum_a += alloc
+        sum_s += sel
+        sum_i += inter
+    tot[ct, 0] = tot_p
+    tot[ct, 1] = tot_b
+    tot[ct, 2] = sum_wp
+    tot[ct, 3] = sum_wb
+    tot[ct, 4] = sum_a
+    tot[ct, 5] = sum_s
+    tot[ct, 6] = sum_i
+
+
+@jit
+def brinson_cells(cell_start, group, wp, rp, wb, rb, ref_mode, ref, parent, out, totals):
     """Brinson effects per cell and group, rows aggregated to groups.
 
     Parameters
@@ -119,16 +201,14 @@ def brinson_cells(cell_start, group, wp, rp, wb, rb, ref_mode, ref, parent, out,
         Beebower), 1 the cell's benchmark return (Brinson-Fachler), 2
         ``ref[cell, parent[g]]`` (lower levels of a top-down multi-level
         attribution).
-    ref : float64 array, shape (n_cells, n_parents)
+    ref : float64 array, shape (n_cells, n_parents) (any 2-D shape unless mode 2)
     parent : int64 array, shape (n_groups,)
-    out : float64 array, shape (7, n_cells, n_groups), written
+    out : float64 array, shape (n_cells, 7, n_groups), written
         Fields: portfolio weight, benchmark weight, portfolio return,
         benchmark return, allocation, selection, interaction.
-    totals : float64 array, shape (n_cells, 4), written
-        Portfolio and benchmark return, portfolio and benchmark weight sum
-        of each cell.
-    present : uint8 array, shape (n_cells, n_groups), written
-        1 where the cell has at least one row of the group.
+    totals : float64 array, shape (n_cells, 7), written
+        Portfolio and benchmark return, portfolio and benchmark weight sum,
+        allocation, selection and interaction summed over groups.
 
     Notes
     -----
@@ -136,64 +216,14 @@ def brinson_cells(cell_start, group, wp, rp, wb, rb, ref_mode, ref, parent, out,
     group return is :math:`C / W`; where :math:`W_p = 0` the portfolio group
     return is taken equal to the benchmark one, where :math:`W_b = 0` the
     benchmark group return is the reference return. The interaction effect is
-    the remainder :math:`C_p - C_b - (W_p - W_b) R_{ref} - A - S`, equal to
-    :math:`(W_p - W_b)(r_p - r_b)` whenever both weights are non-zero.
+    :math:`(W_p - W_b)(r_p - r_b)` where both weights are non-zero, else the
+    remainder :math:`C_p - C_b - (W_p - W_b) R_{ref} - A - S`.
     """
     n_cells = cell_start.shape[0] - 1
-    n_groups = out.shape[2]
+    acc = np.empty(4 * out.shape[2])
     for c in range(n_cells):
-        for g in range(n_groups):
-            for f in range(7):
-                out[f, c, g] = 0.0
-            present[c, g] = 0
-        for i in range(cell_start[c], cell_start[c + 1]):
-            g = group[i]
-            present[c, g] = 1
-            if wp[i] != 0.0:
-                out[0, c, g] += wp[i]
-                out[2, c, g] += wp[i] * rp[i]
-            if wb[i] != 0.0:
-                out[1, c, g] += wb[i]
-                out[3, c, g] += wb[i] * rb[i]
-        tot_p = 0.0
-        tot_b = 0.0
-        sum_wp = 0.0
-        sum_wb = 0.0
-        for g in range(n_groups):
-            sum_wp += out[0, c, g]
-            sum_wb += out[1, c, g]
-            tot_p += out[2, c, g]
-            tot_b += out[3, c, g]
-        totals[c, 0] = tot_p
-        totals[c, 1] = tot_b
-        totals[c, 2] = sum_wp
-        totals[c, 3] = sum_wb
-        for g in range(n_groups):
-            if present[c, g] == 0:
-                continue
-            w_p = out[0, c, g]
-            w_b = out[1, c, g]
-            c_p = out[2, c, g]
-            c_b = out[3, c, g]
-            if ref_mode == 0:
-                r_ref = 0.0
-            elif ref_mode == 1:
-                r_ref = tot_b
-            else:
-                r_ref = ref[c, parent[g]]
-            r_b = c_b / w_b if w_b != 0.0 else r_ref
-            r_p = c_p / w_p if w_p != 0.0 else r_b
-            alloc = (w_p - w_b) * (r_b - r_ref)
-            sel = w_b * (r_p - r_b)
-            if w_p != 0.0 and w_b != 0.0:
-                inter = (w_p - w_b) * (r_p - r_b)
-            else:
-                inter = c_p - c_b - (w_p - w_b) * r_ref - alloc - sel
-            out[2, c, g] = r_p
-            out[3, c, g] = r_b
-            out[4, c, g] = alloc
-            out[5, c, g] = sel
-            out[6, c, g] = inter
+        _cell(cell_start[c], cell_start[c + 1], group, wp, rp, wb, rb, ref_mode, ref, parent,
+              True, acc, out, c, totals, c)
 
 
 @jit
@@ -205,7 +235,49 @@ def _log_ratio(r, b):
 
 
 @jit
-def link_coefficients(port_start, ret_p, ret_b, method, coef, linked):
+def _coefficients(ret_p, ret_b, method, coef, comp):
+    """Linking coefficients of one portfolio's periods; ``comp`` gets (R, B)."""
+    n_t = ret_p.shape[0]
+    gp = 1.0
+    gb = 1.0
+    for t in range(n_t):
+        gp *= 1.0 + ret_p[t]
+        gb *= 1.0 + ret_b[t]
+    big_r = gp - 1.0
+    big_b = gb - 1.0
+    comp[0] = big_r
+    comp[1] = big_b
+    if method == CARINO:
+        k = _log_ratio(big_r, big_b)
+        for t in range(n_t):
+            coef[t] = _log_ratio(ret_p[t], ret_b[t]) / k
+    elif method == MENCHERO:
+        if big_r == big_b:
+            m = gp ** ((n_t - 1.0) / n_t)
+        else:
+            m = ((big_r - big_b) / n_t) / (gp ** (1.0 / n_t) - gb ** (1.0 / n_t))
+        s1 = 0.0
+        s2 = 0.0
+        for t in range(n_t):
+            d = ret_p[t] - ret_b[t]
+            s1 += d
+            s2 += d * d
+        scale = (big_r - big_b - m * s1) / s2 if s2 != 0.0 else 0.0
+        for t in range(n_t):
+            coef[t] = m + scale * (ret_p[t] - ret_b[t])
+    else:  # GRAP: prod_{s<t}(1 + R_s) * prod_{s>t}(1 + B_s)
+        before = 1.0
+        for t in range(n_t):
+            coef[t] = before
+            before *= 1.0 + ret_p[t]
+        after = 1.0
+        for t in range(n_t - 1, -1, -1):
+            coef[t] *= after
+            after *= 1.0 + ret_b[t]
+
+
+@jit
+def link_coefficients(port_start, ret_p, ret_b, method, coef, compounded):
     """Per-cell linking coefficients (Carino, Menchero or GRAP).
 
     Parameters
@@ -218,94 +290,100 @@ def link_coefficients(port_start, ret_p, ret_b, method, coef, linked):
     coef : float64 array, shape (n_cells,), written
         Linked effect of a portfolio = sum over its periods of
         ``coef[t] * effect[t]``.
-    linked : float64 array, shape (n_portfolios, 2), written
+    compounded : float64 array, shape (n_portfolios, 2), written
         Compounded portfolio and benchmark return of each portfolio.
     """
-    n_ports = port_start.shape[0] - 1
-    for p in range(n_ports):
+    for p in range(port_start.shape[0] - 1):
         a = port_start[p]
         z = port_start[p + 1]
-        gp = 1.0
-        gb = 1.0
-        for t in range(a, z):
-            gp *= 1.0 + ret_p[t]
-            gb *= 1.0 + ret_b[t]
-        big_r = gp - 1.0
-        big_b = gb - 1.0
-        linked[p, 0] = big_r
-        linked[p, 1] = big_b
-        if method == CARINO:
-            k = _log_ratio(big_r, big_b)
-            for t in range(a, z):
-                coef[t] = _log_ratio(ret_p[t], ret_b[t]) / k
-        elif method == MENCHERO:
-            n_t = z - a
-            if big_r == big_b:
-                m = gp ** ((n_t - 1.0) / n_t)
-            else:
-                m = ((big_r - big_b) / n_t) / (gp ** (1.0 / n_t) - gb ** (1.0 / n_t))
-            s1 = 0.0
-            s2 = 0.0
-            for t in range(a, z):
-                d = ret_p[t] - ret_b[t]
-                s1 += d
-                s2 += d * d
-            scale = (big_r - big_b - m * s1) / s2 if s2 != 0.0 else 0.0
-            for t in range(a, z):
-                coef[t] = m + scale * (ret_p[t] - ret_b[t])
-        else:  # GRAP
-            # coef[t] = prod_{s<t}(1 + R_s) * prod_{s>t}(1 + B_s)
-            before = 1.0
-            for t in range(a, z):
-                coef[t] = before
-                before *= 1.0 + ret_p[t]
-            after = 1.0
-            for t in range(z - 1, a - 1, -1):
-                coef[t] *= after
-                after *= 1.0 + ret_b[t]
+        _coefficients(ret_p[a:z], ret_b[a:z], method, coef[a:z], compounded[p])
 
 
 @jit
-def link_sum(port_start, coef, effects, out):
-    """Linked effects: ``out[f, p, g] = sum_t coef[t] * effects[f, t, g]``.
+def _link_portfolio(a, z, eff, f0, ret_p, ret_b, method, coef, out_p):
+    """Link fields ``f0..f0+2`` of ``eff[a:z]`` (cells, fields, n_groups) into ``out_p`` (3, n_groups)."""
+    n_groups = eff.shape[2]
+    for f in range(3):
+        for g in range(n_groups):
+            out_p[f, g] = 0.0
+    if method == FRONGELLO:
+        growth = 1.0
+        for t in range(a, z):
+            b = ret_b[t]
+            for f in range(3):
+                for g in range(n_groups):
+                    out_p[f, g] = eff[t, f0 + f, g] * growth + (1.0 + b) * out_p[f, g]
+            growth *= 1.0 + ret_p[t]
+    else:
+        for t in range(a, z):
+            k = coef[t]
+            for f in range(3):
+                for g in range(n_groups):
+                    out_p[f, g] += k * eff[t, f0 + f, g]
+
+
+@jit
+def link_dense(port_start, ret_p, ret_b, method, out, linked, compounded):
+    """Link dense per-cell effects over each portfolio's periods.
 
     Parameters
     ----------
     port_start : int64 array, shape (n_portfolios + 1,)
-    coef : float64 array, shape (n_cells,)
-    effects : float64 array, shape (n_fields, n_cells, n_groups)
-    out : float64 array, shape (n_fields, n_portfolios, n_groups), written
+    ret_p, ret_b : float64 arrays, shape (n_cells,)
+    method : int
+        ``CARINO``, ``MENCHERO``, ``GRAP`` or ``FRONGELLO``.
+    out : float64 array, shape (n_cells, 7, n_groups)
+        As written by :func:`brinson_cells` (fields 4..6 are linked).
+    linked : float64 array, shape (n_portfolios, 3, n_groups), written
+        Linked allocation, selection and interaction.
+    compounded : float64 array, shape (n_portfolios, 2), written
     """
-    n_ports = port_start.shape[0] - 1
-    n_f = effects.shape[0]
-    n_groups = effects.shape[2]
-    for f in range(n_f):
-        for p in range(n_ports):
-            for g in range(n_groups):
-                out[f, p, g] = 0.0
-            for t in range(port_start[p], port_start[p + 1]):
-                k = coef[t]
-                for g in range(n_groups):
-                    out[f, p, g] += k * effects[f, t, g]
+    coef = np.empty(ret_p.shape[0])
+    link_coefficients(port_start, ret_p, ret_b, GRAP if method == FRONGELLO else method, coef, compounded)
+    for p in range(port_start.shape[0] - 1):
+        _link_portfolio(port_start[p], port_start[p + 1], out, 4, ret_p, ret_b, method, coef, linked[p])
 
 
 @jit
-def frongello_link(port_start, ret_p, ret_b, effects, out):
-    """Frongello (2002) recursive linking.
+def brinson_linked(cell_start, port_start, group, wp, rp, wb, rb, ref_mode, method, totals, linked,
+                   compounded, ever):
+    """Single-level Brinson effects linked per portfolio, without dense per-cell output.
 
-    ``G[t] = A[t] * prod_{s<t}(1 + R_s) + B_t * sum_{s<t} G[s]``; the linked
-    effect is ``sum_t G[t]``. Shapes as in :func:`link_sum`.
+    One pass per portfolio: effects of its cells into a scratch block, its
+    linking coefficients, then the linked sums. Arguments as in
+    :func:`brinson_cells` and :func:`link_dense`; ``ever`` (n_portfolios,
+    n_groups) gets 1 where the portfolio has a row of the group in any period.
     """
     n_ports = port_start.shape[0] - 1
-    n_f = effects.shape[0]
-    n_groups = effects.shape[2]
-    for f in range(n_f):
-        for p in range(n_ports):
+    n_groups = linked.shape[2]
+    max_cells = 0
+    for p in range(n_ports):
+        max_cells = max(max_cells, port_start[p + 1] - port_start[p])
+    scratch = np.empty((max_cells, 3, n_groups))
+    acc = np.empty(4 * n_groups)
+    coef = np.empty(max_cells)
+    ret_p = np.empty(max_cells)
+    ret_b = np.empty(max_cells)
+    ref = np.zeros((1, 1))
+    parent = np.zeros(n_groups, np.int64)
+    for p in range(n_ports):
+        a = port_start[p]
+        z = port_start[p + 1]
+        for g in range(n_groups):
+            ever[p, g] = 0
+        for c in range(a, z):
+            t = c - a
+            _cell(cell_start[c], cell_start[c + 1], group, wp, rp, wb, rb, ref_mode, ref, parent,
+                  False, acc, scratch, t, totals, c)
+            ret_p[t] = totals[c, 0]
+            ret_b[t] = totals[c, 1]
             for g in range(n_groups):
-                out[f, p, g] = 0.0
-            growth = 1.0
-            for t in range(port_start[p], port_start[p + 1]):
-                b = ret_b[t]
-                for g in range(n_groups):
-                    out[f, p, g] = effects[f, t, g] * growth + b * out[f, p, g] + out[f, p, g]
-                growth *= 1.0 + ret_p[t]
+                # reported where either side has a weight or an effect
+                if ever[p, g] == 0 and (acc[g] != 0.0 or acc[2 * n_groups + g] != 0.0
+                                        or scratch[t, 0, g] != 0.0 or scratch[t, 1, g] != 0.0
+                                        or scratch[t, 2, g] != 0.0):
+                    ever[p, g] = 1
+        n_t = z - a
+        _coefficients(ret_p[:n_t], ret_b[:n_t], GRAP if method == FRONGELLO else method, coef[:n_t],
+                      compounded[p])
+        _link_portfolio(0, n_t, scratch, 0, ret_p, ret_b, method, coef, linked[p])
