@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 from . import schema
 from .errors import ValidationError
 from .frames import encode, float_column, frame_kind, id_column, require_columns, to_arrow
-from .kernels.book import group_rows
+from .kernels.book import group_rows, layout_positions
 
 __all__ = ["Book"]
 
@@ -211,25 +211,26 @@ class Book:
 
         # portfolio universe: ids from positions, cash and accounts, sorted
         pcode, pdict = encode(pos_pid)
-        parts = [pdict]
         cash_pid = id_column(cash_t, "cash", "portfolio_id") if cash_t is not None else None
         acc_pid = id_column(acc_t, "accounts", "portfolio_id") if acc_t is not None else None
-        for arg, arr in (("cash", cash_pid), ("accounts", acc_pid)):
-            if arr is None:
-                continue
-            if len(pdict) and arr.type != pdict.type:
-                raise ValidationError(
-                    "has a different id type than positions.portfolio_id", argument=arg,
-                    column="portfolio_id", value=str(arr.type), expected=str(pdict.type),
-                )
-            parts.append(pc.unique(arr))
-        universe = pc.unique(pa.concat_arrays(parts)) if len(parts) > 1 else pdict
+        parts = [pdict] + [pc.unique(a) for a in (cash_pid, acc_pid) if a is not None]
+        family = {pa.types.is_integer(a.type) for a in parts if len(a)}
+        if len(family) > 1:
+            arg = "cash" if cash_pid is not None and len(cash_pid) else "accounts"
+            raise ValidationError(
+                "has a different id type than positions.portfolio_id (integer vs string)",
+                argument=arg, column="portfolio_id",
+            )
+        id_type = pa.int64() if family == {True} else pa.string()
+        universe = pc.unique(pa.concat_arrays([a.cast(id_type) for a in parts]))
         universe = universe.take(pc.sort_indices(universe))
         remap, _ = encode(pdict, universe)
         pcode = remap[pcode] if len(pcode) else pcode.astype(np.int32)
         n_p = len(universe)
 
-        offsets, order, dup = group_rows(pcode, n_p, icode, len(inst_ids))
+        offsets, order, instrument, quantity, avg_price, held, dup = layout_positions(
+            pcode, n_p, icode, len(inst_ids), quantity, avg_price
+        )
         if dup >= 0:
             raise ValidationError(
                 "repeats a (portfolio_id, instrument_id) pair", argument="positions",
@@ -250,8 +251,6 @@ class Book:
         currencies = pa.concat_arrays([cur_parts[0], others])
         inst_ccode, _ = encode(inst_cur.cast(pa.string()), currencies)
 
-        held = np.zeros(len(inst_ids), bool)
-        held[icode] = True
         needed = np.zeros(len(currencies), bool)
         needed[inst_ccode[held]] = True
 
@@ -297,9 +296,9 @@ class Book:
             instrument_ids=inst_ids,
             currencies=currencies,
             offsets=offsets,
-            instrument=icode[order],
-            quantity=quantity[order],
-            avg_price=avg_price[order],
+            instrument=instrument,
+            quantity=quantity,
+            avg_price=avg_price,
             source_row=order,
             instrument_currency=inst_ccode,
             multiplier=multiplier,

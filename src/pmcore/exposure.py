@@ -36,6 +36,8 @@ def _group_codes(book: Book, by: str) -> tuple[np.ndarray, pa.Array]:
         labels = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
         if pa.types.is_dictionary(labels.type):
             labels = labels.dictionary_decode()
+        if pa.types.is_string_view(labels.type):
+            labels = labels.cast(pa.large_string())
     enc = pc.dictionary_encode(labels, null_encoding="encode")
     dictionary = enc.dictionary
     order = pc.sort_indices(dictionary)  # nulls last

@@ -72,7 +72,10 @@ def to_arrow(obj: Any, arg: str) -> pa.Table:
         pl = sys.modules["polars"]
         if isinstance(obj, pl.LazyFrame):
             obj = obj.collect()
-        return obj.to_arrow()
+        try:  # string views convert without a copy
+            return obj.to_arrow(compat_level=pl.CompatLevel.newest())
+        except (AttributeError, TypeError):  # pragma: no cover - older polars
+            return obj.to_arrow()
     if kind == "pandas":
         return pa.Table.from_pandas(obj, preserve_index=False)
     if isinstance(obj, Mapping):
@@ -188,13 +191,16 @@ def id_column(table: pa.Table, arg: str, name: str) -> pa.Array:
     require_columns(table, arg, [name])
     arr = _chunk(table.column(name))
     if pa.types.is_dictionary(arr.type):
-        arr = arr.dictionary_decode()
+        dictionary = arr.dictionary
+        if pa.types.is_string_view(dictionary.type):
+            dictionary = dictionary.cast(pa.large_string())
+        arr = dictionary.take(arr.indices)
     t = arr.type
     if len(arr) == 0 and not (pa.types.is_string(t) or pa.types.is_integer(t)):
         return pa.array([], pa.string())  # an empty column carries no id type (pandas: float)
-    if pa.types.is_string_view(t) or pa.types.is_large_string(t):
-        arr = arr.cast(pa.string())
-    elif not (pa.types.is_string(t) or pa.types.is_integer(t)):
+    if pa.types.is_string_view(t):  # hash kernels take (large) strings, not views
+        arr = arr.cast(pa.large_string())
+    elif not (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_integer(t)):
         raise ValidationError(
             "has the wrong type", argument=arg, column=name, value=str(t),
             expected="string or integer ids",
@@ -219,13 +225,20 @@ def encode(values: pa.Array, dictionary: pa.Array | None = None) -> tuple[np.nda
         if isinstance(enc, pa.ChunkedArray):
             enc = enc.combine_chunks()
         return enc.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False), enc.dictionary
+    value_set = dictionary
     if values.type != dictionary.type:
-        try:
-            values = values.cast(dictionary.type)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            return np.full(len(values), -1, np.int32), dictionary
-    codes = pc.index_in(values, value_set=dictionary)
-    return codes.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False), dictionary
+        string_like = (pa.types.is_string, pa.types.is_large_string)
+        if any(f(values.type) for f in string_like) and any(f(dictionary.type) for f in string_like):
+            value_set = dictionary.cast(values.type)  # cast the small side
+        else:
+            try:
+                values = values.cast(dictionary.type)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                return np.full(len(values), -1, np.int32), dictionary
+    codes = pc.index_in(values, value_set=value_set)
+    if codes.null_count:
+        codes = codes.fill_null(-1)
+    return codes.to_numpy(zero_copy_only=False).astype(np.int32, copy=False), dictionary
 
 
 def first_duplicate(codes: np.ndarray) -> tuple[int, int] | None:

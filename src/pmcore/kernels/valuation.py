@@ -17,13 +17,15 @@ N_FIELDS = 9
 
 @jit
 def _neumaier(s, c, x):
-    """One step of Neumaier's compensated sum: returns the new (sum, compensation)."""
+    """One step of compensated summation: returns the new (sum, compensation).
+
+    Knuth's branch-free TwoSum gives the exact rounding error of ``s + x``,
+    which is accumulated in ``c`` (the Neumaier/Kahan-Babuska scheme); the
+    compensated total is ``s + c``.
+    """
     t = s + x
-    if abs(s) >= abs(x):
-        c += (s - t) + x
-    else:
-        c += (x - t) + s
-    return t, c
+    z = t - s
+    return t, c + ((s - (t - z)) + (x - z))
 
 
 @jit
@@ -87,8 +89,6 @@ def value_book(offsets, instrument, quantity, avg_price, price, unit_scale,
         lc = 0.0
         ss = 0.0
         sc = 0.0
-        ns = 0.0
-        nc = 0.0
         us = 0.0
         uc = 0.0
         vs = 0.0
@@ -97,16 +97,17 @@ def value_book(offsets, instrument, quantity, avg_price, price, unit_scale,
         for k in range(offsets[p], offsets[p + 1]):
             i = instrument[k]
             q = quantity[k]
-            mv = q * price[i] * unit_scale[i]
-            if q > 0:
-                ls, lc = _neumaier(ls, lc, mv)
-                count += 1
-            elif q < 0:
-                ss, sc = _neumaier(ss, sc, mv)
-                count += 1
-            ns, nc = _neumaier(ns, nc, mv)
-            us, uc = _neumaier(us, uc, q * (price[i] - avg_price[k]) * unit_scale[i])
-            vs, vc = _neumaier(vs, vc, abs(q) * avg_price[k] * unit_scale[i])
+            scale = unit_scale[i]
+            px = price[i]
+            mv = q * px * scale
+            # branch-free: the sign of mv is the sign of q (price and scale are > 0)
+            ls, lc = _neumaier(ls, lc, max(mv, 0.0))
+            ss, sc = _neumaier(ss, sc, min(mv, 0.0))
+            count += q != 0.0
+            cost = avg_price[k] * scale
+            us, uc = _neumaier(us, uc, q * (px - avg_price[k]) * scale)
+            vs, vc = _neumaier(vs, vc, abs(q) * cost)
+        ns, nc = _neumaier(ls, lc + sc, ss)
         out[p, LONG] = ls + lc
         out[p, SHORT] = ss + sc
         out[p, NET] = ns + nc
@@ -157,53 +158,50 @@ def group_exposures(offsets, instrument, quantity, price, unit_scale, group, n_g
         in ascending group code.
     out_group : int32[n_out]
     out_values : float64[n_out, 3]
-        Long exposure, short exposure (<= 0) and position count.
+        Long exposure, short exposure (<= 0) and position count (non-zero quantity).
     """
     n_p = offsets.shape[0] - 1
+    n_pos = instrument.shape[0]
     mark = np.full(n_groups, -1, np.int64)
+    acc = np.zeros((n_groups, 5))  # long sum, long comp, short sum, short comp, count
+    touched = np.empty(n_groups, np.int32)
     out_offsets = np.zeros(n_p + 1, np.int64)
+    out_group = np.empty(n_pos, np.int32)
+    out_values = np.empty((n_pos, 3))
+    r = 0
     for p in range(n_p):
-        distinct = 0
-        for k in range(offsets[p], offsets[p + 1]):
-            g = group[instrument[k]]
-            if mark[g] != p:
-                mark[g] = p
-                distinct += 1
-        out_offsets[p + 1] = out_offsets[p] + distinct
-    n_out = out_offsets[n_p]
-    out_group = np.empty(n_out, np.int32)
-    out_values = np.zeros((n_out, 3))
-    comp = np.zeros((n_out, 2))
-    slot = np.full(n_groups, -1, np.int64)
-    mark[:] = -1
-    for p in range(n_p):
-        start = out_offsets[p]
         m = 0
         for k in range(offsets[p], offsets[p + 1]):
-            g = group[instrument[k]]
+            i = instrument[k]
+            g = group[i]
             if mark[g] != p:
                 mark[g] = p
-                out_group[start + m] = g
+                touched[m] = g
                 m += 1
-        seg = np.sort(out_group[start:start + m])
-        for j in range(m):
-            out_group[start + j] = seg[j]
-            slot[seg[j]] = start + j
-        for k in range(offsets[p], offsets[p + 1]):
-            i = instrument[k]
+                for j in range(5):
+                    acc[g, j] = 0.0
             q = quantity[k]
-            r = slot[group[i]]
             mv = q * price[i] * unit_scale[i]
-            if q > 0:
-                out_values[r, 0], comp[r, 0] = _neumaier(out_values[r, 0], comp[r, 0], mv)
-                out_values[r, 2] += 1.0
-            elif q < 0:
-                out_values[r, 1], comp[r, 1] = _neumaier(out_values[r, 1], comp[r, 1], mv)
-                out_values[r, 2] += 1.0
-    for r in range(n_out):
-        out_values[r, 0] += comp[r, 0]
-        out_values[r, 1] += comp[r, 1]
-    return out_offsets, out_group, out_values
+            acc[g, 0], acc[g, 1] = _neumaier(acc[g, 0], acc[g, 1], max(mv, 0.0))
+            acc[g, 2], acc[g, 3] = _neumaier(acc[g, 2], acc[g, 3], min(mv, 0.0))
+            acc[g, 4] += q != 0.0
+        if n_groups <= 4 * m + 32:  # few groups: scan them in order
+            for g in range(n_groups):
+                if mark[g] == p:
+                    out_group[r] = g
+                    r += 1
+        else:  # many groups (e.g. by instrument): sort the touched ones
+            seg = np.sort(touched[:m])
+            for j in range(m):
+                out_group[r + j] = seg[j]
+            r += m
+        for j in range(out_offsets[p], r):
+            g = out_group[j]
+            out_values[j, 0] = acc[g, 0] + acc[g, 1]
+            out_values[j, 1] = acc[g, 2] + acc[g, 3]
+            out_values[j, 2] = acc[g, 4]
+        out_offsets[p + 1] = r
+    return out_offsets, out_group[:r].copy(), out_values[:r].copy()
 
 
 @jit
