@@ -67,7 +67,11 @@ def _fmt(value) -> str:
 
 def _chunk(arr):
     if isinstance(arr, pa.ChunkedArray):
-        return arr.chunk(0) if arr.num_chunks == 1 else arr.combine_chunks()
+        arr = arr.chunk(0) if arr.num_chunks == 1 else arr.combine_chunks()
+    if pa.types.is_string_view(arr.type):
+        arr = arr.cast(pa.string())
+    elif pa.types.is_binary_view(arr.type):
+        arr = arr.cast(pa.binary())
     return arr
 
 
@@ -129,7 +133,11 @@ def layout(table: pa.Table, arg: str, portfolio: str, period: str) -> Cells:
 
 
 def group_codes(table: pa.Table, arg: str, name: str) -> tuple[np.ndarray, pa.Array, bool]:
-    """Integer group codes of column ``name``, the labels, and whether it was dictionary-typed."""
+    """Integer group codes of column ``name``, the labels, and whether it was dictionary-typed.
+
+    Dictionary (categorical) columns keep their category order; other labels
+    are sorted.
+    """
     require_columns(table, arg, [name])
     col = table.column(name)
     if pa.types.is_dictionary(col.type):
@@ -151,4 +159,11 @@ def group_codes(table: pa.Table, arg: str, name: str) -> tuple[np.ndarray, pa.Ar
         return codes, dictionary, True
     arr = id_column(table, arg, name)
     codes, dictionary = encode(arr)
+    # labels in sorted order, so that the output does not depend on row order
+    order = np.asarray(pc.array_sort_indices(dictionary))
+    if len(order) and not np.array_equal(order, np.arange(len(order))):
+        rank = np.empty(len(order), np.int32)
+        rank[order] = np.arange(len(order), dtype=np.int32)
+        codes = rank[codes]
+        dictionary = dictionary.take(pa.array(order))
     return codes, dictionary, False

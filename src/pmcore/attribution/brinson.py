@@ -199,7 +199,9 @@ def brinson(
         group are aggregated: group weight :math:`W = \sum w`, group return
         :math:`r = \sum w r / W`.
     by : str or sequence of str, keyword-only
-        Grouping column. A sequence (``["sector", "industry"]``) gives a
+        Grouping column. Groups come out in category order for dictionary
+        (categorical) columns, sorted otherwise; portfolios in order of first
+        appearance, periods ascending. A sequence (``["sector", "industry"]``) gives a
         top-down multi-level attribution, coarsest level first.
     method : {"brinson_fachler", "brinson_hood_beebower"}, keyword-only
         Also ``"bf"`` and ``"bhb"``.
@@ -273,8 +275,9 @@ def brinson(
     ...     "benchmark_weight": [0.5, 0.4, 0.1], "benchmark_return": [0.04, 0.025, 0.01],
     ... })
     >>> res = brinson(data)
-    >>> [round(x, 6) + 0.0 for x in res.effects["allocation"].to_pylist()]
-    [0.0009, 0.0006, 0.0]
+    >>> eff = res.effects.to_pydict()
+    >>> [(g, round(a, 6) + 0.0) for g, a in zip(eff["group"], eff["allocation"])]
+    [('Bonds', 0.0006), ('Cash', 0.0), ('Equity', 0.0009)]
     >>> round(res.totals["active_return"][0].as_py(), 6), res.reconciles
     (0.006, True)
     """

@@ -154,12 +154,18 @@ def _cell(lo, hi, group, wp, rp, wb, rb, ref_mode, ref, parent, full, acc, out, 
             alloc = (w_p - w_b) * (r_b - r_ref)
             sel = w_b * (r_p - r_b)
             inter = (w_p - w_b) * (r_p - r_b)
-        else:
-            r_b = c_b / w_b if w_b != 0.0 else r_ref
+        elif w_b != 0.0:  # the portfolio holds nothing of the group: no selection
+            r_b = c_b / w_b
+            r_p = r_b
+            alloc = -w_b * (r_b - r_ref)
+            sel = 0.0
+            inter = c_p
+        else:  # the benchmark holds nothing of it: no allocation either
+            r_b = r_ref
             r_p = c_p / w_p if w_p != 0.0 else r_b
-            alloc = (w_p - w_b) * (r_b - r_ref)
-            sel = w_b * (r_p - r_b)
-            inter = c_p - c_b - (w_p - w_b) * r_ref - alloc - sel
+            alloc = 0.0
+            sel = 0.0
+            inter = c_p - c_b - w_p * r_ref
         if full:
             out[c, 0, g] = w_p
             out[c, 1, g] = w_b
@@ -217,7 +223,9 @@ def brinson_cells(cell_start, group, wp, rp, wb, rb, ref_mode, ref, parent, out,
     return is taken equal to the benchmark one, where :math:`W_b = 0` the
     benchmark group return is the reference return. The interaction effect is
     :math:`(W_p - W_b)(r_p - r_b)` where both weights are non-zero, else the
-    remainder :math:`C_p - C_b - (W_p - W_b) R_{ref} - A - S`.
+    remainder :math:`C_p - C_b - (W_p - W_b) R_{ref} - A - S` (normally 0
+    where :math:`W_p = 0`; non-zero only for long/short holdings netting to
+    a zero group weight).
     """
     n_cells = cell_start.shape[0] - 1
     acc = np.empty(4 * out.shape[2])
