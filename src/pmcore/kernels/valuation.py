@@ -80,7 +80,7 @@ def value_book(offsets, instrument, quantity, avg_price, price, unit_scale,
         (equity = cash + market value).
     out : float64[n_portfolios, N_FIELDS]
         Receives long value, short value, net market value, unrealized PnL,
-        invested value (cost of |quantity|), position count, cash, locked
+        invested value (cost of ``abs(quantity)``), position count, cash, locked
         cash and equity.
     """
     n_p = offsets.shape[0] - 1
