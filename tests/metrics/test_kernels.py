@@ -272,3 +272,54 @@ def test_rolling_long_series_drift(x, window):
         return 0.0 if v.min() == v.max() else v.std(ddof=1)
 
     np.testing.assert_allclose(std, ref_rolling(x, window, s), rtol=1e-7, atol=1e-9)
+
+
+# ------------------------------------------------- row-major twins (C order)
+
+ROW_TWINS = [
+    ("total_return", lambda x: [x.shape[1], x.shape[1]], (), [np.float64, np.int64]),
+    ("mean_std", lambda x: [x.shape[1], x.shape[1]], (np.array([0.001]), 0, 1), None),
+    ("downside", lambda x: [x.shape[1], x.shape[1]], (np.array([0.001]), 0), None),
+    ("max_drawdown", lambda x: [x.shape[1]], (True,), None),
+    ("omega", lambda x: [x.shape[1]], (np.array([0.0]), 0, 0.0001), None),
+]
+
+
+@pytest.mark.parametrize(("name", "shapes", "args", "dtypes"), ROW_TWINS, ids=[t[0] for t in ROW_TWINS])
+@given(x=matrices(max_cols=6))
+def test_row_major_twins(name, shapes, args, dtypes, x):
+    x = np.ascontiguousarray(x)
+    rows = both(getattr(k, name + "_rows"), x, *args, out_shapes=shapes(x), dtypes=dtypes)
+    cols = both(getattr(k, name), x, *args, out_shapes=shapes(x), dtypes=dtypes)
+    for a, b in zip(rows, cols):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15, equal_nan=True)
+
+
+@given(matrices(min_rows=2, max_cols=6))
+def test_alpha_beta_rows_twin(x):
+    f = np.linspace(-0.02, 0.03, len(x))
+    f[::5] = np.nan
+    shapes = [x.shape[1], x.shape[1]]
+    rows = both(k.alpha_beta_rows, x, f, np.array([0.0001]), 0, out_shapes=shapes)
+    cols = both(k.alpha_beta, x, f, np.array([0.0001]), 0, out_shapes=shapes)
+    for a, b in zip(rows, cols):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-14, equal_nan=True)
+
+
+@given(matrices(max_rows=50, max_cols=5), st.integers(1, 12), st.integers(0, 1))
+def test_rolling_mean_std_rows_twin(x, window, ddof):
+    shapes = [x.shape, x.shape]
+    rate = np.array([0.0002])
+    rows = both(kr.rolling_mean_std_rows, x, rate, 0, window, ddof, out_shapes=shapes)
+    cols = both(kr.rolling_mean_std, x, rate, 0, window, ddof, out_shapes=shapes)
+    np.testing.assert_allclose(rows[0], cols[0], rtol=1e-9, atol=1e-13)
+    np.testing.assert_allclose(rows[1], cols[1], rtol=1e-7, atol=1e-9)
+
+
+def test_rolling_constant_window_after_volatile_one():
+    x = np.r_[np.array([0.3, -0.2, 0.25, -0.3]), np.full(12, 0.001)][:, None] * np.ones((1, 3))
+    for kern in (kr.rolling_mean_std, kr.rolling_mean_std_rows):
+        mean = np.empty(x.shape)
+        std = np.empty(x.shape)
+        kern(np.ascontiguousarray(x), np.zeros(1), 0, 5, 1, mean, std)
+        assert (std[8:] == 0.0).all() and (mean[8:] == 0.001).all()

@@ -110,7 +110,7 @@ def test_var_cvar_order(x):
     var = pm.value_at_risk(x)
     cvar = pm.conditional_value_at_risk(x)
     assert cvar <= var + 1e-15
-    assert np.nanmin(x) <= cvar
+    assert np.nanmin(x) <= cvar + 1e-15  # a mean of equal values may round up
 
 
 def test_equity_flows_are_not_performance():

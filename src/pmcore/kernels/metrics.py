@@ -228,6 +228,9 @@ def quickselect(a, n, k):
     """Reorder ``a[:n]`` in place so that ``a[k]`` is its k-th smallest value.
 
     Afterwards ``a[:k]`` holds values <= ``a[k]`` and ``a[k+1:n]`` values >= it.
+    Branch-free Lomuto partitions around a median-of-three pivot; a run of
+    values equal to the pivot is split off in one more pass, so ties do not
+    make it quadratic.
     """
     lo = 0
     hi = n - 1
@@ -243,27 +246,37 @@ def quickselect(a, n, k):
         pivot = a[hi]
         i = lo
         for m in range(lo, hi):
-            if a[m] < pivot:
-                a[i], a[m] = a[m], a[i]
-                i += 1
+            v = a[m]
+            a[m] = a[i]
+            a[i] = v
+            i += v < pivot
         a[i], a[hi] = a[hi], a[i]
         # a[lo:i] < pivot == a[i] <= a[i+1:hi+1]
         if i == k:
             return
-        if i < k:
-            lo = i + 1
-        else:
+        if i > k:
             hi = i - 1
+            continue
+        e = i + 1
+        for m in range(i + 1, hi + 1):
+            v = a[m]
+            a[m] = a[e]
+            a[e] = v
+            e += v == pivot
+        # a[i:e] == pivot < a[e:hi+1]
+        if k < e:
+            return
+        lo = e
 
 
 @jit
-def _compact(x, j, buf):
+def _compact_row(buf, row, n_obs):
+    # move the present values of buf[row, :n_obs] to its front; return their count
     n = 0
-    for t in range(x.shape[0]):
-        v = x[t, j]
-        if v == v:
-            buf[n] = v
-            n += 1
+    for t in range(n_obs):
+        v = buf[row, t]
+        buf[row, n] = v
+        n += v == v
     return n
 
 
@@ -279,9 +292,11 @@ def _linear_quantile(buf, n, q):
         return lo
     hi = buf[k + 1]
     for m in range(k + 2, n):
-        if buf[m] < hi:
-            hi = buf[m]
+        hi = min(hi, buf[m])
     return lo + (hi - lo) * frac
+
+
+_BLOCK = 16  # columns gathered at a time (one cache line of each of 2 rows)
 
 
 @jit
@@ -289,35 +304,43 @@ def tail_quantiles(x, q, out_quantile, out_tail_mean):
     """Per column, NaN skipped: the linear-interpolated ``q`` quantile and the
     mean of the ``int((n - 1) * q) + 1`` smallest values (NaN for no data)."""
     n_obs, n_series = x.shape
-    buf = np.empty(n_obs)
-    for j in range(n_series):
-        n = _compact(x, j, buf)
-        if n == 0:
-            out_quantile[j] = np.nan
-            out_tail_mean[j] = np.nan
-            continue
-        out_quantile[j] = _linear_quantile(buf, n, q)
-        k = int((n - 1) * q)
-        quickselect(buf, n, k)
-        total = 0.0
-        for m in range(k + 1):
-            total += buf[m]
-        out_tail_mean[j] = total / (k + 1)
+    buf = np.empty((_BLOCK, n_obs))
+    for j0 in range(0, n_series, _BLOCK):
+        j1 = min(j0 + _BLOCK, n_series)
+        gather_columns(x, j0, j1, buf)
+        for j in range(j0, j1):
+            col = buf[j - j0]
+            n = _compact_row(buf, j - j0, n_obs)
+            if n == 0:
+                out_quantile[j] = np.nan
+                out_tail_mean[j] = np.nan
+                continue
+            out_quantile[j] = _linear_quantile(col, n, q)
+            k = int((n - 1) * q)
+            quickselect(col, n, k)
+            total = 0.0
+            for m in range(k + 1):
+                total += col[m]
+            out_tail_mean[j] = total / (k + 1)
 
 
 @jit
 def two_quantiles(x, q_low, q_high, out_low, out_high):
     """Linear-interpolated ``q_low`` and ``q_high`` quantiles per column, NaN skipped."""
     n_obs, n_series = x.shape
-    buf = np.empty(n_obs)
-    for j in range(n_series):
-        n = _compact(x, j, buf)
-        if n == 0:
-            out_low[j] = np.nan
-            out_high[j] = np.nan
-            continue
-        out_high[j] = _linear_quantile(buf, n, q_high)
-        out_low[j] = _linear_quantile(buf, n, q_low)
+    buf = np.empty((_BLOCK, n_obs))
+    for j0 in range(0, n_series, _BLOCK):
+        j1 = min(j0 + _BLOCK, n_series)
+        gather_columns(x, j0, j1, buf)
+        for j in range(j0, j1):
+            col = buf[j - j0]
+            n = _compact_row(buf, j - j0, n_obs)
+            if n == 0:
+                out_low[j] = np.nan
+                out_high[j] = np.nan
+                continue
+            out_high[j] = _linear_quantile(col, n, q_high)
+            out_low[j] = _linear_quantile(col, n, q_low)
 
 
 @jit
@@ -505,3 +528,181 @@ def trade_streaks(codes, pnl, n_groups, out):
             out[g, 8] = loss_run
         out[g, 9] = win_run
         out[g, 10] = loss_run
+
+
+# ---------------------------------------------------------------------------
+# Row-major twins of the hot kernels, for C-contiguous matrices: the inner loop
+# runs over series (contiguous in memory, independent accumulators, so it
+# vectorizes); results equal the column kernels' up to summation order.
+
+
+@jit
+def total_return_rows(x, out_total, out_count):
+    """:func:`total_return` for a C-contiguous matrix."""
+    n_obs, n_series = x.shape
+    wealth = np.ones(n_series)
+    count = np.zeros(n_series, np.int64)
+    for t in range(n_obs):
+        for j in range(n_series):
+            v = x[t, j]
+            ok = v == v
+            wealth[j] *= 1.0 + (v if ok else 0.0)
+            count[j] += ok
+    for j in range(n_series):
+        out_total[j] = wealth[j] - 1.0
+        out_count[j] = count[j]
+
+
+@jit
+def mean_std_rows(x, r, r_step, ddof, out_mean, out_std):
+    """:func:`mean_std` for a C-contiguous matrix."""
+    n_obs, n_series = x.shape
+    total = np.zeros(n_series)
+    count = np.zeros(n_series, np.int64)
+    lo = np.full(n_series, np.inf)
+    hi = np.full(n_series, -np.inf)
+    for t in range(n_obs):
+        rt = r[t * r_step]
+        for j in range(n_series):
+            v = x[t, j] - rt
+            ok = v == v
+            total[j] += v if ok else 0.0
+            count[j] += ok
+            lo[j] = min(lo[j], v) if ok else lo[j]
+            hi[j] = max(hi[j], v) if ok else hi[j]
+    mean = np.empty(n_series)
+    for j in range(n_series):
+        mean[j] = total[j] / count[j] if count[j] else np.nan
+    ss = np.zeros(n_series)
+    for t in range(n_obs):
+        rt = r[t * r_step]
+        for j in range(n_series):
+            v = x[t, j] - rt
+            d = v - mean[j]
+            ss[j] += d * d if v == v else 0.0
+    for j in range(n_series):
+        out_mean[j] = mean[j]
+        if count[j] - ddof <= 0:
+            out_std[j] = np.nan
+        elif lo[j] == hi[j]:
+            out_std[j] = 0.0
+        else:
+            out_std[j] = np.sqrt(ss[j] / (count[j] - ddof))
+
+
+@jit
+def downside_rows(x, mar, mar_step, out_mean, out_dd):
+    """:func:`downside` for a C-contiguous matrix."""
+    n_obs, n_series = x.shape
+    total = np.zeros(n_series)
+    squares = np.zeros(n_series)
+    count = np.zeros(n_series, np.int64)
+    for t in range(n_obs):
+        m = mar[t * mar_step]
+        for j in range(n_series):
+            v = x[t, j] - m
+            ok = v == v
+            total[j] += v if ok else 0.0
+            count[j] += ok
+            neg = v if v < 0.0 else 0.0
+            squares[j] += neg * neg
+    for j in range(n_series):
+        if count[j] == 0:
+            out_mean[j] = np.nan
+            out_dd[j] = np.nan
+        else:
+            out_mean[j] = total[j] / count[j]
+            out_dd[j] = np.sqrt(squares[j] / count[j])
+
+
+@jit
+def max_drawdown_rows(x, include_start, out):
+    """:func:`max_drawdown` for a C-contiguous matrix."""
+    n_obs, n_series = x.shape
+    wealth = np.ones(n_series)
+    peak = np.full(n_series, 1.0 if include_start else -np.inf)
+    worst = np.zeros(n_series)
+    for t in range(n_obs):
+        for j in range(n_series):
+            v = x[t, j]
+            w = wealth[j] * (1.0 + v) if v == v else wealth[j]
+            wealth[j] = w
+            p = w if w > peak[j] else peak[j]
+            peak[j] = p
+            dd = (w - p) / p
+            worst[j] = dd if dd < worst[j] else worst[j]
+    for j in range(n_series):
+        out[j] = worst[j]
+
+
+@jit
+def omega_rows(x, r, r_step, threshold, out):
+    """:func:`omega` for a C-contiguous matrix."""
+    n_obs, n_series = x.shape
+    gains = np.zeros(n_series)
+    losses = np.zeros(n_series)
+    for t in range(n_obs):
+        rt = r[t * r_step] + threshold
+        for j in range(n_series):
+            v = x[t, j] - rt
+            gains[j] += v if v > 0.0 else 0.0
+            losses[j] -= v if v < 0.0 else 0.0
+    for j in range(n_series):
+        out[j] = gains[j] / losses[j] if losses[j] > 0.0 else np.nan
+
+
+@jit
+def alpha_beta_rows(x, f, r, r_step, out_alpha_mean, out_beta):
+    """:func:`alpha_beta` for a C-contiguous matrix."""
+    n_obs, n_series = x.shape
+    count = np.zeros(n_series, np.int64)
+    sum_f = np.zeros(n_series)
+    for t in range(n_obs):
+        g = f[t]
+        if g != g:
+            continue
+        for j in range(n_series):
+            ok = x[t, j] == x[t, j]
+            count[j] += ok
+            sum_f[j] += g if ok else 0.0
+    mean_f = np.empty(n_series)
+    for j in range(n_series):
+        mean_f[j] = sum_f[j] / count[j] if count[j] else np.nan
+    cov = np.zeros(n_series)
+    var = np.zeros(n_series)
+    for t in range(n_obs):
+        g = f[t]
+        if g != g:
+            continue
+        for j in range(n_series):
+            y = x[t, j]
+            ok = y == y
+            d = g - mean_f[j]
+            cov[j] += d * y if ok else 0.0
+            var[j] += d * d if ok else 0.0
+    beta = np.empty(n_series)
+    for j in range(n_series):
+        v = var[j] / count[j]
+        beta[j] = (cov[j] / count[j]) / v if v >= 1.0e-30 else np.nan
+    resid = np.zeros(n_series)
+    for t in range(n_obs):
+        g = f[t]
+        if g != g:
+            continue
+        rf = r[t * r_step]
+        for j in range(n_series):
+            y = x[t, j]
+            e = (y - rf) - beta[j] * (g - rf)
+            resid[j] += e if y == y else 0.0
+    for j in range(n_series):
+        out_beta[j] = beta[j] if count[j] else np.nan
+        out_alpha_mean[j] = resid[j] / count[j] if count[j] else np.nan
+
+
+@jit
+def gather_columns(x, j0, j1, buf):
+    """Copy columns ``j0:j1`` of ``x`` into rows of ``buf`` (row-major reads)."""
+    n_obs = x.shape[0]
+    for t in range(n_obs):
+        for j in range(j0, j1):
+            buf[j - j0, t] = x[t, j]

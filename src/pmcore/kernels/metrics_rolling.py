@@ -19,7 +19,7 @@ import numpy as np
 
 from ._jit import jit
 
-__all__ = ["rolling_mean_std", "rolling_beta", "rolling_max_drawdown"]
+__all__ = ["rolling_mean_std", "rolling_mean_std_rows", "rolling_beta", "rolling_max_drawdown"]
 
 # below this ratio of (sum of squared deviations) to (shifted sum of squares)
 # the running update has lost too many digits and the window is recomputed
@@ -37,14 +37,21 @@ def _first_present(x, j):
 
 @jit
 def _window_mean_var(x, r, r_step, j, start, stop):
-    # two-pass mean and sum of squared deviations of x[start:stop, j] - r
+    # two-pass mean and sum of squared deviations of x[start:stop, j] - r;
+    # identical present values give (that value, 0.0) exactly
     total = 0.0
     count = 0
+    lo = np.inf
+    hi = -np.inf
     for m in range(start, stop):
         w = x[m, j] - r[m * r_step]
         if w == w:
             total += w
             count += 1
+            lo = min(lo, w)
+            hi = max(hi, w)
+    if lo == hi:
+        return lo, 0.0
     mean = total / count
     ss = 0.0
     for m in range(start, stop):
@@ -72,6 +79,7 @@ def rolling_mean_std(x, r, r_step, window, ddof, out_mean, out_std):
         last_change = -1
         prev = np.nan
         first_valid = 0  # first row of the window holding a present value (monotone)
+        peak = 0.0  # largest s2 since the last recompute: the scale of rounding residue
         for t in range(n_obs):
             v = x[t, j] - r[t * r_step]
             if v == v:
@@ -82,6 +90,7 @@ def rolling_mean_std(x, r, r_step, window, ddof, out_mean, out_std):
                 count += 1
                 s1 += d
                 s2 += d * d
+                peak = max(peak, s2)
             start = t - window + 1
             if start > 0:
                 u = x[start - 1, j] - r[(start - 1) * r_step]
@@ -102,6 +111,7 @@ def rolling_mean_std(x, r, r_step, window, ddof, out_mean, out_std):
                         count += 1
                         s1 += d
                         s2 += d * d
+                peak = s2
             if start < 0:
                 out_mean[t, j] = np.nan
                 out_std[t, j] = np.nan
@@ -128,7 +138,7 @@ def rolling_mean_std(x, r, r_step, window, ddof, out_mean, out_std):
                 out_std[t, j] = 0.0
             else:
                 ss = s2 - s1 * s1 / count
-                if ss < _CANCEL * s2:
+                if ss < _CANCEL * peak:
                     # heavy cancellation (variance tiny next to the shifted
                     # second moment): recompute this window exactly
                     mean, ss = _window_mean_var(x, r, r_step, j, start, t + 1)
@@ -300,3 +310,76 @@ def rolling_max_drawdown(x, window, include_start, out):
             else:
                 ratio = min(suf_dd[first], pre_dd[last], pre_min[last] / suf_max[first])
             out[t, j] = min(ratio - 1.0, 0.0)
+
+
+@jit
+def rolling_mean_std_rows(x, r, r_step, window, ddof, out_mean, out_std):
+    """:func:`rolling_mean_std` for a C-contiguous matrix (series innermost).
+
+    Constant windows are caught by the cancellation test (their variance is
+    rounding residue next to the largest shifted second moment since the
+    last recompute) and recomputed exactly.
+    """
+    n_obs, n_series = x.shape
+    shift = np.zeros(n_series)
+    for j in range(n_series):
+        shift[j] = _first_present(x, j) - r[0] if n_obs else 0.0
+    count = np.zeros(n_series, np.int64)
+    s1 = np.zeros(n_series)
+    s2 = np.zeros(n_series)
+    peak = np.zeros(n_series)
+    for t in range(n_obs):
+        rt = r[t * r_step]
+        for j in range(n_series):
+            v = x[t, j] - rt
+            ok = v == v
+            d = v - shift[j] if ok else 0.0
+            count[j] += ok
+            s1[j] += d
+            s2[j] += d * d
+            peak[j] = max(peak[j], s2[j])
+        start = t - window + 1
+        if start > 0:
+            ru = r[(start - 1) * r_step]
+            for j in range(n_series):
+                u = x[start - 1, j] - ru
+                ok = u == u
+                d = u - shift[j] if ok else 0.0
+                count[j] -= ok
+                s1[j] -= d
+                s2[j] -= d * d
+        if start >= window and start % window == 0:
+            count[:] = 0
+            s1[:] = 0.0
+            s2[:] = 0.0
+            for m in range(start, t + 1):
+                rm = r[m * r_step]
+                for j in range(n_series):
+                    w = x[m, j] - rm
+                    ok = w == w
+                    d = w - shift[j] if ok else 0.0
+                    count[j] += ok
+                    s1[j] += d
+                    s2[j] += d * d
+            for j in range(n_series):
+                peak[j] = s2[j]
+        if start < 0:
+            for j in range(n_series):
+                out_mean[t, j] = np.nan
+                out_std[t, j] = np.nan
+            continue
+        for j in range(n_series):
+            c = count[j]
+            if c == 0:
+                out_mean[t, j] = np.nan
+                out_std[t, j] = np.nan
+                continue
+            mean = shift[j] + s1[j] / c
+            ss = s2[j] - s1[j] * s1[j] / c
+            if ss < _CANCEL * peak[j]:
+                mean, ss = _window_mean_var(x, r, r_step, j, start, t + 1)
+            out_mean[t, j] = mean
+            if c - ddof <= 0:
+                out_std[t, j] = np.nan
+            else:
+                out_std[t, j] = np.sqrt(ss / (c - ddof)) if ss > 0.0 else 0.0

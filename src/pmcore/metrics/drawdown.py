@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..kernels import metrics as k
+from . import _kernels as kd
 from ._data import Panel, as_panel, check_int, check_positive, labels, per_column, per_row
 
 __all__ = [
@@ -87,9 +88,7 @@ def max_drawdown(returns: Any, /, *, include_start: bool = True) -> Any:
     -0.208
     """
     panel = as_panel(returns)
-    n = panel.values.shape[1]
-    out = np.empty(n)
-    k.max_drawdown(panel.values, bool(include_start), out)
+    out = kd.max_drawdown(panel.values, include_start)
     _all_nan_to_nan(panel, out)
     return per_column(panel, out, "max_drawdown")
 

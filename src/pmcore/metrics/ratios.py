@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..kernels import metrics as k
+from . import _kernels as kd
 from ._data import (
     Panel,
     as_panel,
@@ -41,11 +42,7 @@ __all__ = [
 
 
 def _mean_std(panel: Panel, rate: np.ndarray, step: int, ddof: int):
-    n = panel.values.shape[1]
-    mean = np.empty(n)
-    std = np.empty(n)
-    k.mean_std(panel.values, rate, step, ddof, mean, std)
-    return mean, std
+    return kd.mean_std(panel.values, rate, step, ddof)
 
 
 def sharpe_ratio(
@@ -93,10 +90,7 @@ def sharpe_ratio(
 
 def _downside(panel, required_return, ppy):
     rate, step = as_rate(required_return, "required_return", panel)
-    n = panel.values.shape[1]
-    mean = np.empty(n)
-    dd = np.empty(n)
-    k.downside(panel.values, rate, step, mean, dd)
+    mean, dd = kd.downside(panel.values, rate, step)
     return mean, dd * np.sqrt(ppy)
 
 
@@ -165,11 +159,8 @@ def sortino_ratio(returns: Any, /, *, required_return: Any = 0.0, periods_per_ye
 
 def _annual_and_mdd(panel, ppy):
     n_obs, n = panel.values.shape
-    total = np.empty(n)
-    count = np.empty(n, np.int64)
-    k.total_return(panel.values, total, count)
-    mdd = np.empty(n)
-    k.max_drawdown(panel.values, True, mdd)
+    total, count = kd.total_return(panel.values)
+    mdd = kd.max_drawdown(panel.values, True)
     with np.errstate(invalid="ignore", divide="ignore"):
         annual = (1.0 + total) ** (ppy / n_obs) - 1.0 if n_obs else np.full(n, np.nan)
     annual[count == 0] = np.nan
@@ -277,7 +268,7 @@ def omega_ratio(
     required = float(required_return)
     if panel.n_obs >= 2 and (ppy == 1 or required > -1):
         threshold = required if ppy == 1 else (1.0 + required) ** (1.0 / ppy) - 1.0
-        k.omega(panel.values, rate, step, threshold, out)
+        kd.omega(panel.values, rate, step, threshold, out)
     return per_column(panel, out, "omega_ratio")
 
 
@@ -319,10 +310,7 @@ def _alpha_beta(returns, benchmark, risk_free, ppy, compound):
     ppy = check_positive(ppy, "periods_per_year")
     bench = as_vector(benchmark, "benchmark", panel)
     rate, step = as_rate(risk_free, "risk_free", panel)
-    n = panel.values.shape[1]
-    alpha_mean = np.empty(n)
-    beta_ = np.empty(n)
-    k.alpha_beta(panel.values, bench, rate, step, alpha_mean, beta_)
+    alpha_mean, beta_ = kd.alpha_beta(panel.values, bench, rate, step)
     if panel.n_obs < 2:
         alpha_mean[:] = np.nan
         beta_[:] = np.nan

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..errors import ValidationError
 from ..kernels import metrics as k
+from . import _kernels as kd
 from ._data import (
     as_panel,
     as_vector,
@@ -166,10 +167,7 @@ def total_return(returns: Any, /) -> Any:
     0.0395
     """
     panel = as_panel(returns)
-    n = panel.values.shape[1]
-    out = np.empty(n)
-    count = np.empty(n, np.int64)
-    k.total_return(panel.values, out, count)
+    out, count = kd.total_return(panel.values)
     out[count == 0] = np.nan
     return per_column(panel, out, "total_return")
 
@@ -226,13 +224,9 @@ def annual_return(
     ppy = check_positive(periods_per_year, "periods_per_year")
     n_obs, n = panel.values.shape
     if not compound:
-        mean = np.empty(n)
-        std = np.empty(n)
-        k.mean_std(panel.values, _ZERO, 0, 0, mean, std)
+        mean, _ = kd.mean_std(panel.values, _ZERO, 0, 0)
         return per_column(panel, mean * ppy, "annual_return")
-    total = np.empty(n)
-    count = np.empty(n, np.int64)
-    k.total_return(panel.values, total, count)
+    total, count = kd.total_return(panel.values)
     if calendar:
         check_positive(days_per_year, "days_per_year")
         if panel.time is None:
@@ -283,10 +277,7 @@ def annual_volatility(returns: Any, /, *, periods_per_year: float = 252, ddof: i
     panel = as_panel(returns)
     ppy = check_positive(periods_per_year, "periods_per_year")
     ddof = check_int(ddof, "ddof", 0)
-    n = panel.values.shape[1]
-    mean = np.empty(n)
-    std = np.empty(n)
-    k.mean_std(panel.values, _ZERO, 0, ddof, mean, std)
+    _, std = kd.mean_std(panel.values, _ZERO, 0, ddof)
     return per_column(panel, std * np.sqrt(ppy), "annual_volatility")
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..kernels import metrics_rolling as kr
+from . import _kernels as kd
 from ._data import as_panel, as_rate, as_vector, check_int, check_positive, per_row
 
 __all__ = ["rolling_volatility", "rolling_sharpe", "rolling_beta", "rolling_max_drawdown"]
@@ -24,9 +25,7 @@ def _moments(returns, window, risk_free, ddof):
     window = check_int(window, "window", 1)
     ddof = check_int(ddof, "ddof", 0)
     rate, step = as_rate(risk_free, "risk_free", panel)
-    mean = np.empty(panel.values.shape)
-    std = np.empty(panel.values.shape)
-    kr.rolling_mean_std(panel.values, rate, step, window, ddof, mean, std)
+    mean, std = kd.rolling_mean_std(panel.values, rate, step, window, ddof)
     return panel, mean, std
 
 

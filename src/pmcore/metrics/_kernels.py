@@ -1,0 +1,69 @@
+"""Kernel dispatch by memory layout: row-major twins for C-contiguous matrices.
+
+A C-contiguous ``(n_obs, n_series)`` matrix (numpy's default) is read row by
+row with the series innermost; anything else (a single series, or the
+Fortran-ordered matrices pandas and polars hand out) column by column. Both
+kernels compute the same thing; only the summation order may differ.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..kernels import metrics as k
+from ..kernels import metrics_rolling as kr
+
+
+def _rows(x: np.ndarray) -> bool:
+    return x.shape[1] > 1 and x.flags.c_contiguous
+
+
+def total_return(x):
+    n = x.shape[1]
+    total = np.empty(n)
+    count = np.empty(n, np.int64)
+    (k.total_return_rows if _rows(x) else k.total_return)(x, total, count)
+    return total, count
+
+
+def mean_std(x, rate, step, ddof):
+    n = x.shape[1]
+    mean = np.empty(n)
+    std = np.empty(n)
+    (k.mean_std_rows if _rows(x) else k.mean_std)(x, rate, step, ddof, mean, std)
+    return mean, std
+
+
+def downside(x, rate, step):
+    n = x.shape[1]
+    mean = np.empty(n)
+    dd = np.empty(n)
+    (k.downside_rows if _rows(x) else k.downside)(x, rate, step, mean, dd)
+    return mean, dd
+
+
+def max_drawdown(x, include_start):
+    out = np.empty(x.shape[1])
+    (k.max_drawdown_rows if _rows(x) else k.max_drawdown)(x, bool(include_start), out)
+    return out
+
+
+def omega(x, rate, step, threshold, out):
+    (k.omega_rows if _rows(x) else k.omega)(x, rate, step, threshold, out)
+
+
+def alpha_beta(x, bench, rate, step):
+    n = x.shape[1]
+    alpha_mean = np.empty(n)
+    beta = np.empty(n)
+    (k.alpha_beta_rows if _rows(x) else k.alpha_beta)(x, bench, rate, step, alpha_mean, beta)
+    return alpha_mean, beta
+
+
+def rolling_mean_std(x, rate, step, window, ddof):
+    mean = np.empty(x.shape)
+    std = np.empty(x.shape)
+    (kr.rolling_mean_std_rows if _rows(x) else kr.rolling_mean_std)(
+        x, rate, step, window, ddof, mean, std
+    )
+    return mean, std
