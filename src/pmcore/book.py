@@ -8,7 +8,9 @@ string ids; valuing again as prices tick then touches only numbers.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +47,23 @@ def _check_unique(ids: pa.Array, arg: str, column: str) -> None:
                 value=ids[int(r)].as_py(), expected="unique ids",
             )
         seen.add(int(codes[r]))
+
+
+_PARALLEL_ROWS = 200_000
+
+
+def _encode_both(instrument_ids: pa.Array, dictionary: pa.Array, portfolio_ids: pa.Array):
+    """Hash the two id columns of the positions, on two threads for large books.
+
+    Arrow's hash kernels release the GIL, so the two passes overlap on a
+    multi-core machine; small books stay on the caller's thread.
+    """
+    if len(instrument_ids) < _PARALLEL_ROWS or (os.cpu_count() or 1) < 2:
+        return encode(instrument_ids, dictionary), encode(portfolio_ids)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        first = pool.submit(encode, instrument_ids, dictionary)
+        second = pool.submit(encode, portfolio_ids)
+        return first.result(), second.result()
 
 
 def _optional_table(obj: Any, arg: str, columns: tuple[str, str] | None = None) -> pa.Table | None:
@@ -193,7 +212,7 @@ class Book:
         avg_price = float_column(pos, "positions", "avg_price", nonnegative=True)
         pos_pid = id_column(pos, "positions", "portfolio_id")
         pos_iid = id_column(pos, "positions", "instrument_id")
-        icode, _ = encode(pos_iid, inst_ids)
+        (icode, _), (pcode, pdict) = _encode_both(pos_iid, inst_ids, pos_pid)
         if len(icode) and icode.min() < 0:
             row = int(np.flatnonzero(icode < 0)[0])
             raise ValidationError(
@@ -210,7 +229,6 @@ class Book:
             require_columns(acc_t, "accounts", schema.ACCOUNTS)
 
         # portfolio universe: ids from positions, cash and accounts, sorted
-        pcode, pdict = encode(pos_pid)
         cash_pid = id_column(cash_t, "cash", "portfolio_id") if cash_t is not None else None
         acc_pid = id_column(acc_t, "accounts", "portfolio_id") if acc_t is not None else None
         parts = [pdict] + [pc.unique(a) for a in (cash_pid, acc_pid) if a is not None]
