@@ -181,7 +181,22 @@ def _cash_base(book: Book, fx_vec: np.ndarray) -> np.ndarray:
 
 
 def revalue(book: Book, prices: Any, fx: Any = None, /) -> Valuation:
-    """Value every portfolio of ``book`` (see :meth:`Book.revalue`).
+    """Value every portfolio of a prepared book; the function form of :meth:`Book.revalue`.
+
+    Parameters
+    ----------
+    book : Book
+    prices : numpy.ndarray or frame
+        float64[n_instruments] aligned to ``book.instrument_ids`` (no id is
+        looked up), or a prices frame as for :func:`pmcore.value`.
+    fx : numpy.ndarray, frame, mapping or None
+        float64[n_currencies] aligned to ``book.currencies``, or an fx frame or
+        mapping; None when every currency is the base currency.
+
+    Returns
+    -------
+    Valuation
+        Per-portfolio numpy arrays (no frame is built).
 
     Examples
     --------
