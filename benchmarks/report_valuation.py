@@ -116,6 +116,17 @@ def main() -> None:
         out = Path(__file__).resolve().parent.parent / "docs" / "_generated" / "valuation.rst"
         out.parent.mkdir(exist_ok=True)
         out.write_text("\n".join(lines) + "\n")
+        md = [f"*{header}*", "", "| workload | time | ratio |", "| --- | ---: | --- |"]
+        for name, t, ratio in rows:
+            shown = f"{t * 1e6:.1f} us" if t < 1e-3 else f"{t * 1e3:.1f} ms"
+            md.append(f"| {name} | {shown} | {ratio} |")
+        readme = Path(__file__).resolve().parent.parent / "README.md"
+        text = readme.read_text()
+        start, end = "<!-- bench:valuation -->", "<!-- /bench:valuation -->"
+        if start in text and end in text:
+            head, rest = text.split(start, 1)
+            _, tail = rest.split(end, 1)
+            readme.write_text(head + start + "\n" + "\n".join(md) + "\n" + end + tail)
     print(f"Valuation benchmarks: {n:,} positions, {size['n_portfolios']:,} portfolios, "
           f"{size['n_instruments']:,} instruments, 12 currencies, 3 grouping columns; "
           f"{os.cpu_count()} cores\n")

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from . import schema
 from .errors import ValidationError
-from .frames import encode, float_column, frame_kind, id_column, require_columns, to_arrow
+from .frames import encode, first_duplicate, float_column, frame_kind, id_column, require_columns, to_arrow
 from .kernels.book import group_rows, layout_positions
 
 __all__ = ["Book"]
@@ -32,21 +32,15 @@ def _readonly(*arrays: np.ndarray) -> None:
 
 
 def _check_unique(ids: pa.Array, arg: str, column: str) -> None:
+    """Raise if an id repeats, naming the first row that repeats an earlier one."""
     codes, dictionary = encode(ids)
     if len(dictionary) == len(ids):
         return
-    counts = np.bincount(codes, minlength=len(dictionary))
-    first_dup_code = np.flatnonzero(counts > 1)
-    rows = np.flatnonzero(np.isin(codes, first_dup_code))
-    # the first row that repeats an earlier one
-    seen: set[int] = set()
-    for r in rows:
-        if codes[r] in seen:
-            raise ValidationError(
-                "has a duplicate id", argument=arg, column=column, row=int(r),
-                value=ids[int(r)].as_py(), expected="unique ids",
-            )
-        seen.add(int(codes[r]))
+    first, repeat = first_duplicate(codes)
+    raise ValidationError(
+        f"has a duplicate id (first seen in row {first})", argument=arg, column=column,
+        row=repeat, value=ids[repeat].as_py(), expected="unique ids",
+    )
 
 
 _PARALLEL_ROWS = 200_000
