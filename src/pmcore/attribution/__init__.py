@@ -7,5 +7,6 @@ frozen result whose frames are of the caller's kind.
 from __future__ import annotations
 
 from .brinson import BrinsonResult, brinson
+from .contribution import ContributionResult, contribution
 
-__all__ = ["BrinsonResult", "brinson"]
+__all__ = ["BrinsonResult", "ContributionResult", "brinson", "contribution"]

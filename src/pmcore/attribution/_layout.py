@@ -167,3 +167,31 @@ def group_codes(table: pa.Table, arg: str, name: str) -> tuple[np.ndarray, pa.Ar
         codes = rank[codes]
         dictionary = dictionary.take(pa.array(order))
     return codes, dictionary, False
+
+
+def _label_column(labels: pa.Array, codes: np.ndarray, is_dict: bool) -> pa.Array:
+    idx = pa.array(codes.astype(np.int32, copy=False))
+    if is_dict:
+        return pa.DictionaryArray.from_arrays(idx, labels)
+    return labels.take(idx)
+
+
+def dense_frame(key_cols: list[tuple[str, pa.Array]], group_cols, values: dict, mask):
+    """Build a table from dense ``(n_outer, n_groups)`` arrays, keeping ``mask`` cells."""
+    n_outer, n_groups = next(iter(values.values())).shape
+    flat_mask = None if mask is None or mask.all() else mask.reshape(-1).astype(bool)
+    outer = np.repeat(np.arange(n_outer), n_groups)
+    inner = np.tile(np.arange(n_groups), n_outer)
+    if flat_mask is not None:
+        outer = outer[flat_mask]
+        inner = inner[flat_mask]
+    cols = {}
+    take_outer = pa.array(outer)
+    for name, arr in key_cols:
+        cols[name] = arr.take(take_outer)
+    for name, labels, group_of, is_dict in group_cols:
+        cols[name] = _label_column(labels, group_of[inner], is_dict)
+    for name, arr in values.items():
+        flat = arr.reshape(-1)
+        cols[name] = pa.array(flat if flat_mask is None else flat[flat_mask])
+    return pa.table(cols)

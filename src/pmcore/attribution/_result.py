@@ -97,3 +97,10 @@ def float_values(table: pa.Table, arg: str, name: str, default: float | None = N
     if pa.types.is_decimal(t):
         col = col.cast(pa.float64())
     return col.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+
+
+def as_kind(table, kind: str):
+    """``table`` (or None) as a frame of the caller's ``kind``."""
+    if table is None:
+        return None
+    return from_arrow(table, kind if kind in ("arrow", "polars", "pandas") else "arrow")

@@ -11,8 +11,15 @@ import pyarrow as pa
 
 from ..errors import ValidationError
 from ..frames import frame_kind, from_arrow, to_arrow
-from ..kernels.attribution import N_FIELDS, brinson_cells, brinson_linked, first_invalid_row, link_dense
-from ._layout import Cells, group_codes, layout
+from ..kernels.attribution import (
+    N_FIELDS,
+    brinson_cells,
+    brinson_linked,
+    check_cell_totals,
+    first_invalid_row,
+    link_dense,
+)
+from ._layout import Cells, dense_frame, group_codes, layout
 from ._result import FramesMixin, choose, float_values
 from .linking import LINKING_METHODS
 
@@ -119,15 +126,20 @@ def _check_rows(cells: Cells, arg: str, wp, rp, wb, rb, group_name: str, codes, 
                           value=None if np.isnan(value) else float(value), expected=expected, hint=hint)
 
 
-def _check_totals(cells: Cells, arg: str, totals, tol, wp, rp, wb, rb, group_name, levels) -> None:
-    """Validate after the kernel: a non-finite input shows up in the cell totals."""
-    if not np.isfinite(totals[:, :4]).all():
+def _check_totals(cells: Cells, arg: str, totals, tol, wp, rp, wb, rb, group_name, levels) -> float:
+    """Validate after the kernel (a non-finite input shows up in the cell totals).
+
+    Returns the largest per-cell reconciliation gap.
+    """
+    c, code, residual = check_cell_totals(totals, tol)
+    if code == 1:
         codes, _, cols = levels[0]
         _check_rows(cells, arg, wp, rp, wb, rb, group_name, codes, cols[0][1])
-        c = int(np.flatnonzero(~np.isfinite(totals[:, :4]).all(axis=1))[0])
         raise ValidationError(f"gives a non-finite return for {cells.locate(int(cells.cell_start[c]))}",
                               argument=arg, expected="weights and returns small enough not to overflow")
-    _check_weight_sums(cells, arg, totals, tol)
+    if code:
+        _check_weight_sums(cells, arg, totals, tol)
+    return residual
 
 
 def _check_weight_sums(cells: Cells, arg: str, totals: np.ndarray, tol: float) -> None:
@@ -143,34 +155,6 @@ def _check_weight_sums(cells: Cells, arg: str, totals: np.ndarray, tol: float) -
                 hint="add a cash group row (for example group 'Cash' with its weight and "
                      "return) so that each side sums to 1",
             )
-
-
-def _label_column(labels: pa.Array, codes: np.ndarray, is_dict: bool) -> pa.Array:
-    idx = pa.array(codes.astype(np.int32, copy=False))
-    if is_dict:
-        return pa.DictionaryArray.from_arrays(idx, labels)
-    return labels.take(idx)
-
-
-def _dense_frame(key_cols: list[tuple[str, pa.Array]], group_cols, values: dict, mask):
-    """Build a table from dense ``(n_outer, n_groups)`` arrays, keeping ``mask`` cells."""
-    n_outer, n_groups = next(iter(values.values())).shape
-    flat_mask = None if mask is None or mask.all() else mask.reshape(-1).astype(bool)
-    outer = np.repeat(np.arange(n_outer), n_groups)
-    inner = np.tile(np.arange(n_groups), n_outer)
-    if flat_mask is not None:
-        outer = outer[flat_mask]
-        inner = inner[flat_mask]
-    cols = {}
-    take_outer = pa.array(outer)
-    for name, arr in key_cols:
-        cols[name] = arr.take(take_outer)
-    for name, labels, group_of, is_dict in group_cols:
-        cols[name] = _label_column(labels, group_of[inner], is_dict)
-    for name, arr in values.items():
-        flat = arr.reshape(-1)
-        cols[name] = pa.array(flat if flat_mask is None else flat[flat_mask])
-    return pa.table(cols)
 
 
 def brinson(
@@ -319,7 +303,7 @@ def brinson(
         ever = np.empty((n_ports, n_groups), np.uint8)
         brinson_linked(cells.cell_start, cells.port_start, codes, wp, rp, wb, rb, mode, link_code,
                        totals, linked, compounded, ever)
-        _check_totals(cells, arg, totals, weight_tolerance, wp, rp, wb, rb, by_list[0], levels)
+        residual = _check_totals(cells, arg, totals, weight_tolerance, wp, rp, wb, rb, by_list[0], levels)
         linked_parts = [(linked, ever)]
     else:
         for depth, (codes, parent, _cols) in enumerate(levels):
@@ -328,7 +312,8 @@ def brinson(
             if depth == 0:
                 brinson_cells(cells.cell_start, codes, wp, rp, wb, rb, mode, np.zeros((1, 1)), parent,
                               out, totals)
-                _check_totals(cells, arg, totals, weight_tolerance, wp, rp, wb, rb, by_list[0], levels)
+                residual = _check_totals(cells, arg, totals, weight_tolerance, wp, rp, wb, rb, by_list[0],
+                                         levels)
             else:
                 ref = np.ascontiguousarray(outs[-1][0][:, 3, :])
                 brinson_cells(cells.cell_start, codes, wp, rp, wb, rb, 2, ref, parent, out,
@@ -347,19 +332,18 @@ def brinson(
                 linked_parts.append((linked, ever))
 
     # per-period totals; with several levels, allocation adds up over levels
-    active = totals[:, 0] - totals[:, 1]
-    if len(outs) > 1:
-        alloc_total = sum(o[:, 4, :].sum(axis=1) for o, _ in outs)
-        sel_total = outs[-1][0][:, 5, :].sum(axis=1)
-        inter_total = outs[-1][0][:, 6, :].sum(axis=1)
-    else:
-        alloc_total, sel_total, inter_total = totals[:, 4], totals[:, 5], totals[:, 6]
-    eff_total = alloc_total + sel_total + inter_total
-    residual = float(np.max(np.abs(eff_total - active), initial=0.0))
-
     totals_table = None
     level_tables: list[pa.Table] = []
     if periods:
+        active = totals[:, 0] - totals[:, 1]
+        if len(outs) > 1:
+            alloc_total = sum(o[:, 4, :].sum(axis=1) for o, _ in outs)
+            sel_total = outs[-1][0][:, 5, :].sum(axis=1)
+            inter_total = outs[-1][0][:, 6, :].sum(axis=1)
+        else:
+            alloc_total, sel_total, inter_total = totals[:, 4], totals[:, 5], totals[:, 6]
+        eff_total = alloc_total + sel_total + inter_total
+        residual = float(np.max(np.abs(eff_total - active), initial=0.0))
         pkeys, tkeys = cells.cell_keys(np.arange(n_cells))
         totals_table = pa.table({
             portfolio: pkeys, period: tkeys,
@@ -370,7 +354,7 @@ def brinson(
         for (codes, parent, cols), (out, present) in zip(levels, outs):
             values = {name: out[:, f, :] for f, name in enumerate(_FIELDS)}
             values["total"] = out[:, 4, :] + out[:, 5, :] + out[:, 6, :]
-            level_tables.append(_dense_frame([(portfolio, pkeys), (period, tkeys)], cols, values, present))
+            level_tables.append(dense_frame([(portfolio, pkeys), (period, tkeys)], cols, values, present))
 
     linked_tables: list[pa.Table] = []
     linked_totals = None
@@ -380,7 +364,7 @@ def brinson(
             values = {"allocation": linked[:, 0, :], "selection": linked[:, 1, :],
                       "interaction": linked[:, 2, :],
                       "total": linked[:, 0, :] + linked[:, 1, :] + linked[:, 2, :]}
-            linked_tables.append(_dense_frame([(portfolio, port_keys)], cols, values, ever))
+            linked_tables.append(dense_frame([(portfolio, port_keys)], cols, values, ever))
         l_alloc = sum(lk[:, 0, :].sum(axis=1) for lk, _ in linked_parts)
         l_sel = linked_parts[-1][0][:, 1, :].sum(axis=1)
         l_inter = linked_parts[-1][0][:, 2, :].sum(axis=1)

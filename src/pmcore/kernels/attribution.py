@@ -395,3 +395,27 @@ def brinson_linked(cell_start, port_start, group, wp, rp, wb, rb, ref_mode, meth
         _coefficients(ret_p[:n_t], ret_b[:n_t], GRAP if method == FRONGELLO else method, coef[:n_t],
                       compounded[p])
         _link_portfolio(0, n_t, scratch, 0, ret_p, ret_b, method, coef, linked[p])
+
+
+@jit
+def check_cell_totals(totals, tol):
+    """Scan cell totals (as written by :func:`brinson_cells`) once.
+
+    Returns ``(cell, code, residual)``: the first cell breaking a rule (code 1
+    a non-finite return or weight sum, 2 portfolio weights not summing to 1
+    within ``tol``, 3 the same for the benchmark; ``(-1, 0)`` if none) and the
+    largest ``|R_p - R_b - (A + S + I)|`` over all cells.
+    """
+    residual = 0.0
+    for c in range(totals.shape[0]):
+        for f in range(4):
+            if not np.isfinite(totals[c, f]):
+                return c, 1, residual
+        if abs(totals[c, 2] - 1.0) > tol:
+            return c, 2, residual
+        if abs(totals[c, 3] - 1.0) > tol:
+            return c, 3, residual
+        gap = abs(totals[c, 0] - totals[c, 1] - (totals[c, 4] + totals[c, 5] + totals[c, 6]))
+        if gap > residual:
+            residual = gap
+    return -1, 0, residual
