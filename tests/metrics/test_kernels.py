@@ -120,6 +120,31 @@ def test_quantiles(x, q):
         np.testing.assert_allclose(tail[j], np.sort(v)[: m + 1].mean(), rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.parametrize("pattern", ["normal", "ties", "adversarial", "sorted", "nan"])
+@pytest.mark.parametrize("q", [0.01, 0.05, 0.5, 0.95])
+def test_sampled_tail_select_long_columns(pattern, q):
+    rng = np.random.default_rng(11)
+    n = 2520
+    x = rng.standard_t(3, n) * 0.01
+    if pattern == "ties":
+        x = np.round(x, 3)
+    elif pattern == "adversarial":  # the sample sees only the large values
+        step = n // 256
+        x = np.where(np.arange(n) % step == 0, 1.0, x)
+    elif pattern == "sorted":
+        x = np.sort(x)[::-1].copy()
+    elif pattern == "nan":
+        x[rng.random(n) < 0.3] = np.nan
+    for kern in (k.tail_quantiles, k.tail_quantiles.py_func):
+        quant = np.empty(1)
+        tail = np.empty(1)
+        kern(x[:, None].copy(), q, quant, tail)
+        v = x[~np.isnan(x)]
+        np.testing.assert_allclose(quant[0], np.percentile(v, 100 * q), rtol=1e-13)
+        m = int((len(v) - 1) * q)
+        np.testing.assert_allclose(tail[0], np.sort(v)[: m + 1].mean(), rtol=1e-11)
+
+
 @given(hnp.arrays(np.float64, st.integers(1, 60), elements=st.integers(-5, 5).map(float)),
        st.data())
 def test_quickselect_with_ties(a, data):
@@ -210,7 +235,11 @@ def ref_rolling(x, window, fn):
 
 @given(matrices(max_rows=50), st.integers(1, 12), st.integers(0, 1))
 def test_rolling_mean_std(x, window, ddof):
-    mean, std = both(kr.rolling_mean_std, x, np.zeros(1), 0, window, ddof, out_shapes=[x.shape, x.shape])
+    (mean,) = both(kr.rolling_mean_std, x, np.zeros(1), 0, window, ddof, 2, 1.0, out_shapes=[x.shape])
+    (std,) = both(kr.rolling_mean_std, x, np.zeros(1), 0, window, ddof, 0, 1.0, out_shapes=[x.shape])
+    (ratio,) = both(kr.rolling_mean_std, x, np.zeros(1), 0, window, ddof, 1, 2.0, out_shapes=[x.shape])
+    with np.errstate(all="ignore"):
+        np.testing.assert_allclose(ratio, mean / std * 2.0, rtol=1e-12, equal_nan=True)
 
     def m(v):
         v = v[~np.isnan(v)]
@@ -263,7 +292,7 @@ def test_rolling_max_drawdown(x, window, include_start):
 @given(matrices(min_rows=100, max_rows=400, max_cols=2), st.integers(2, 40))
 def test_rolling_long_series_drift(x, window):
     """Long runs of add-and-remove updates stay within rounding of a fresh computation."""
-    mean, std = both(kr.rolling_mean_std, x, np.zeros(1), 0, window, 1, out_shapes=[x.shape, x.shape])
+    (std,) = both(kr.rolling_mean_std, x, np.zeros(1), 0, window, 1, 0, 1.0, out_shapes=[x.shape])
 
     def s(v):
         v = v[~np.isnan(v)]
@@ -308,12 +337,12 @@ def test_alpha_beta_rows_twin(x):
 
 @given(matrices(max_rows=50, max_cols=5), st.integers(1, 12), st.integers(0, 1))
 def test_rolling_mean_std_rows_twin(x, window, ddof):
-    shapes = [x.shape, x.shape]
     rate = np.array([0.0002])
-    rows = both(kr.rolling_mean_std_rows, x, rate, 0, window, ddof, out_shapes=shapes)
-    cols = both(kr.rolling_mean_std, x, rate, 0, window, ddof, out_shapes=shapes)
-    np.testing.assert_allclose(rows[0], cols[0], rtol=1e-9, atol=1e-13)
-    np.testing.assert_allclose(rows[1], cols[1], rtol=1e-7, atol=1e-9)
+    x = np.ascontiguousarray(x)
+    for what, rtol, atol in ((2, 1e-9, 1e-13), (0, 1e-7, 1e-9)):
+        (rows,) = both(kr.rolling_mean_std_rows, x, rate, 0, window, ddof, what, 1.0, out_shapes=[x.shape])
+        (cols,) = both(kr.rolling_mean_std, x, rate, 0, window, ddof, what, 1.0, out_shapes=[x.shape])
+        np.testing.assert_allclose(rows, cols, rtol=rtol, atol=atol)
 
 
 def test_rolling_constant_window_after_volatile_one():
@@ -321,5 +350,6 @@ def test_rolling_constant_window_after_volatile_one():
     for kern in (kr.rolling_mean_std, kr.rolling_mean_std_rows):
         mean = np.empty(x.shape)
         std = np.empty(x.shape)
-        kern(np.ascontiguousarray(x), np.zeros(1), 0, 5, 1, mean, std)
+        kern(np.ascontiguousarray(x), np.zeros(1), 0, 5, 1, 2, 1.0, mean)
+        kern(np.ascontiguousarray(x), np.zeros(1), 0, 5, 1, 0, 1.0, std)
         assert (std[8:] == 0.0).all() and (mean[8:] == 0.001).all()

@@ -281,22 +281,85 @@ def _compact_row(buf, row, n_obs):
 
 
 @jit
-def _linear_quantile(buf, n, q):
-    # numpy's default ("linear") percentile of buf[:n]; reorders buf
+def tail_select(a, n, k, cand, sample):
+    """The k-th and (k+1)-th smallest of ``a[:n]`` and the sum of its ``k + 1`` smallest.
+
+    Returns ``(kth, next, total)``; ``next`` is NaN when ``k + 1 == n``. For
+    long columns a sample of about 256 values brackets the k-th value
+    between two thresholds; one branch-free pass keeps the values between
+    them in ``cand`` (and sums those below), and the selection runs on that
+    short list. If the bracket misses (an unlucky sample), it falls back to
+    selecting in ``a``. ``a`` may be reordered; ``cand`` needs ``n`` slots and
+    ``sample`` 512.
+    """
+    if n >= 256:
+        step = max(1, n // 256)
+        m = 0
+        for i in range(0, n, step):
+            sample[m] = a[i]
+            m += 1
+        p = k / n
+        ks = int(p * m)
+        margin = int(3.0 * np.sqrt(m * p * (1.0 - p))) + 3
+        hi_rank = ks + margin + 1
+        lo_rank = ks - margin
+        tau_hi = np.inf
+        if hi_rank < m:
+            quickselect(sample, m, hi_rank)
+            tau_hi = sample[hi_rank]
+        else:
+            hi_rank = m
+        tau_lo = -np.inf
+        if lo_rank >= 0:
+            quickselect(sample, hi_rank, lo_rank)
+            tau_lo = sample[lo_rank]
+        below = 0
+        below_sum = 0.0
+        c = 0
+        for i in range(n):
+            v = a[i]
+            is_below = v < tau_lo
+            below += is_below
+            below_sum += v if is_below else 0.0
+            cand[c] = v
+            c += (v >= tau_lo) & (v <= tau_hi)
+        if below <= k and (k + 1 < below + c or below + c == n):
+            kk = k - below
+            quickselect(cand, c, kk)
+            total = below_sum
+            for i in range(kk + 1):
+                total += cand[i]
+            nxt = np.nan
+            if kk + 1 < c:
+                nxt = cand[kk + 1]
+                for i in range(kk + 2, c):
+                    nxt = min(nxt, cand[i])
+            return cand[kk], nxt, total
+    quickselect(a, n, k)
+    total = 0.0
+    for i in range(k + 1):
+        total += a[i]
+    nxt = np.nan
+    if k + 1 < n:
+        nxt = a[k + 1]
+        for i in range(k + 2, n):
+            nxt = min(nxt, a[i])
+    return a[k], nxt, total
+
+
+@jit
+def _quantile_and_tail(col, n, q, cand, sample):
+    # numpy's linear percentile at q and the mean of the int((n-1)q)+1 smallest
     pos = q * (n - 1)
     k = int(np.floor(pos))
     frac = pos - k
-    quickselect(buf, n, k)
-    lo = buf[k]
-    if frac == 0.0 or k + 1 >= n:
-        return lo
-    hi = buf[k + 1]
-    for m in range(k + 2, n):
-        hi = min(hi, buf[m])
-    return lo + (hi - lo) * frac
+    kth, nxt, total = tail_select(col, n, k, cand, sample)
+    quant = kth if frac == 0.0 or k + 1 >= n else kth + (nxt - kth) * frac
+    return quant, total / (k + 1)
 
 
-_BLOCK = 16  # columns gathered at a time (one cache line of each of 2 rows)
+_BLOCK = 16  # columns gathered at a time
+_SAMPLE = 513  # n / (n // 256) < 512 for every n >= 256
 
 
 @jit
@@ -305,23 +368,18 @@ def tail_quantiles(x, q, out_quantile, out_tail_mean):
     mean of the ``int((n - 1) * q) + 1`` smallest values (NaN for no data)."""
     n_obs, n_series = x.shape
     buf = np.empty((_BLOCK, n_obs))
+    cand = np.empty(n_obs)
+    sample = np.empty(_SAMPLE)
     for j0 in range(0, n_series, _BLOCK):
         j1 = min(j0 + _BLOCK, n_series)
         gather_columns(x, j0, j1, buf)
         for j in range(j0, j1):
-            col = buf[j - j0]
             n = _compact_row(buf, j - j0, n_obs)
             if n == 0:
                 out_quantile[j] = np.nan
                 out_tail_mean[j] = np.nan
                 continue
-            out_quantile[j] = _linear_quantile(col, n, q)
-            k = int((n - 1) * q)
-            quickselect(col, n, k)
-            total = 0.0
-            for m in range(k + 1):
-                total += col[m]
-            out_tail_mean[j] = total / (k + 1)
+            out_quantile[j], out_tail_mean[j] = _quantile_and_tail(buf[j - j0], n, q, cand, sample)
 
 
 @jit
@@ -329,18 +387,19 @@ def two_quantiles(x, q_low, q_high, out_low, out_high):
     """Linear-interpolated ``q_low`` and ``q_high`` quantiles per column, NaN skipped."""
     n_obs, n_series = x.shape
     buf = np.empty((_BLOCK, n_obs))
+    cand = np.empty(n_obs)
+    sample = np.empty(_SAMPLE)
     for j0 in range(0, n_series, _BLOCK):
         j1 = min(j0 + _BLOCK, n_series)
         gather_columns(x, j0, j1, buf)
         for j in range(j0, j1):
-            col = buf[j - j0]
             n = _compact_row(buf, j - j0, n_obs)
             if n == 0:
                 out_low[j] = np.nan
                 out_high[j] = np.nan
                 continue
-            out_high[j] = _linear_quantile(col, n, q_high)
-            out_low[j] = _linear_quantile(col, n, q_low)
+            out_high[j] = _quantile_and_tail(buf[j - j0], n, q_high, cand, sample)[0]
+            out_low[j] = _quantile_and_tail(buf[j - j0], n, q_low, cand, sample)[0]
 
 
 @jit
@@ -555,12 +614,14 @@ def total_return_rows(x, out_total, out_count):
 
 @jit
 def mean_std_rows(x, r, r_step, ddof, out_mean, out_std):
-    """:func:`mean_std` for a C-contiguous matrix."""
+    """:func:`mean_std` for a C-contiguous matrix.
+
+    Constancy (standard deviation exactly 0) is checked by a rescan only for
+    the columns whose squared deviations are within rounding of zero.
+    """
     n_obs, n_series = x.shape
     total = np.zeros(n_series)
     count = np.zeros(n_series, np.int64)
-    lo = np.full(n_series, np.inf)
-    hi = np.full(n_series, -np.inf)
     for t in range(n_obs):
         rt = r[t * r_step]
         for j in range(n_series):
@@ -568,8 +629,6 @@ def mean_std_rows(x, r, r_step, ddof, out_mean, out_std):
             ok = v == v
             total[j] += v if ok else 0.0
             count[j] += ok
-            lo[j] = min(lo[j], v) if ok else lo[j]
-            hi[j] = max(hi[j], v) if ok else hi[j]
     mean = np.empty(n_series)
     for j in range(n_series):
         mean[j] = total[j] / count[j] if count[j] else np.nan
@@ -577,17 +636,27 @@ def mean_std_rows(x, r, r_step, ddof, out_mean, out_std):
     for t in range(n_obs):
         rt = r[t * r_step]
         for j in range(n_series):
-            v = x[t, j] - rt
-            d = v - mean[j]
-            ss[j] += d * d if v == v else 0.0
+            d = (x[t, j] - rt) - mean[j]
+            ss[j] += d * d if d == d else 0.0
     for j in range(n_series):
         out_mean[j] = mean[j]
-        if count[j] - ddof <= 0:
+        c = count[j]
+        if c - ddof <= 0:
             out_std[j] = np.nan
-        elif lo[j] == hi[j]:
-            out_std[j] = 0.0
-        else:
-            out_std[j] = np.sqrt(ss[j] / (count[j] - ddof))
+            continue
+        tiny = 4.0 * c * 2.220446049250313e-16 * abs(mean[j])  # bound on the mean's rounding
+        if ss[j] <= c * tiny * tiny:
+            lo = np.inf
+            hi = -np.inf
+            for t in range(n_obs):
+                v = x[t, j] - r[t * r_step]
+                if v == v:
+                    lo = min(lo, v)
+                    hi = max(hi, v)
+            if lo == hi:
+                out_std[j] = 0.0
+                continue
+        out_std[j] = np.sqrt(ss[j] / (c - ddof))
 
 
 @jit

@@ -62,12 +62,23 @@ def _window_mean_var(x, r, r_step, j, start, stop):
 
 
 @jit
-def rolling_mean_std(x, r, r_step, window, ddof, out_mean, out_std):
-    """Rolling mean and standard deviation of ``x - r`` per column, NaN skipped.
+def _pick(what, mean, std):
+    if what == 0:
+        return std
+    if what == 1:
+        return mean / std
+    return mean
 
-    A window whose present values are all equal has a standard deviation of
-    exactly 0 and a mean equal to that value; fewer than ``ddof + 1`` present
-    values give NaN (mean NaN only when none is present).
+
+@jit
+def rolling_mean_std(x, r, r_step, window, ddof, what, scale, out):
+    """Rolling statistic of ``x - r`` per column, NaN skipped, into ``out``.
+
+    ``what``: 0 the standard deviation, 1 mean / standard deviation (a
+    Sharpe ratio), 2 the mean; each times ``scale``. A window whose present
+    values are all equal has a standard deviation of exactly 0 and a mean
+    equal to that value; fewer than ``ddof + 1`` present values give a NaN
+    deviation (the mean is NaN only when none is present).
     """
     n_obs, n_series = x.shape
     for j in range(n_series):
@@ -113,8 +124,7 @@ def rolling_mean_std(x, r, r_step, window, ddof, out_mean, out_std):
                         s2 += d * d
                 peak = s2
             if start < 0:
-                out_mean[t, j] = np.nan
-                out_std[t, j] = np.nan
+                out[t, j] = np.nan
                 continue
             if first_valid < start:
                 first_valid = start
@@ -124,27 +134,23 @@ def rolling_mean_std(x, r, r_step, window, ddof, out_mean, out_std):
                     break
                 first_valid += 1
             if count == 0:
-                out_mean[t, j] = np.nan
-                out_std[t, j] = np.nan
+                out[t, j] = np.nan
                 continue
             constant = last_change <= first_valid
-            if constant:
-                out_mean[t, j] = prev
-            else:
-                out_mean[t, j] = shift + s1 / count
+            mean = prev if constant else shift + s1 / count
             if count - ddof <= 0:
-                out_std[t, j] = np.nan
+                std = np.nan
             elif constant:
-                out_std[t, j] = 0.0
+                std = 0.0
             else:
                 ss = s2 - s1 * s1 / count
                 if ss < _CANCEL * peak:
                     # heavy cancellation (variance tiny next to the shifted
                     # second moment): recompute this window exactly
                     mean, ss = _window_mean_var(x, r, r_step, j, start, t + 1)
-                    out_mean[t, j] = mean
                 var = ss / (count - ddof)
-                out_std[t, j] = np.sqrt(var) if var > 0.0 else 0.0
+                std = np.sqrt(var) if var > 0.0 else 0.0
+            out[t, j] = _pick(what, mean, std) * scale
 
 
 @jit
@@ -313,7 +319,7 @@ def rolling_max_drawdown(x, window, include_start, out):
 
 
 @jit
-def rolling_mean_std_rows(x, r, r_step, window, ddof, out_mean, out_std):
+def rolling_mean_std_rows(x, r, r_step, window, ddof, what, scale, out):
     """:func:`rolling_mean_std` for a C-contiguous matrix (series innermost).
 
     Constant windows are caught by the cancellation test (their variance is
@@ -365,21 +371,17 @@ def rolling_mean_std_rows(x, r, r_step, window, ddof, out_mean, out_std):
                 peak[j] = s2[j]
         if start < 0:
             for j in range(n_series):
-                out_mean[t, j] = np.nan
-                out_std[t, j] = np.nan
+                out[t, j] = np.nan
             continue
         for j in range(n_series):
             c = count[j]
-            if c == 0:
-                out_mean[t, j] = np.nan
-                out_std[t, j] = np.nan
-                continue
             mean = shift[j] + s1[j] / c
             ss = s2[j] - s1[j] * s1[j] / c
-            if ss < _CANCEL * peak[j]:
+            if ss < _CANCEL * peak[j] and c > 0:
                 mean, ss = _window_mean_var(x, r, r_step, j, start, t + 1)
-            out_mean[t, j] = mean
+            std = np.sqrt(ss / (c - ddof)) if ss > 0.0 else 0.0
             if c - ddof <= 0:
-                out_std[t, j] = np.nan
-            else:
-                out_std[t, j] = np.sqrt(ss / (c - ddof)) if ss > 0.0 else 0.0
+                std = np.nan
+            if c == 0:
+                mean = np.nan
+            out[t, j] = _pick(what, mean, std) * scale

@@ -60,10 +60,12 @@ def alpha_beta(x, bench, rate, step):
     return alpha_mean, beta
 
 
-def rolling_mean_std(x, rate, step, window, ddof):
-    mean = np.empty(x.shape)
-    std = np.empty(x.shape)
+ROLLING_STD, ROLLING_SHARPE, ROLLING_MEAN = 0, 1, 2
+
+
+def rolling_mean_std(x, rate, step, window, ddof, what, scale):
+    out = np.empty(x.shape)
     (kr.rolling_mean_std_rows if _rows(x) else kr.rolling_mean_std)(
-        x, rate, step, window, ddof, mean, std
+        x, rate, step, window, ddof, what, scale, out
     )
-    return mean, std
+    return out

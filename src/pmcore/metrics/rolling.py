@@ -20,13 +20,12 @@ from ._data import as_panel, as_rate, as_vector, check_int, check_positive, per_
 __all__ = ["rolling_volatility", "rolling_sharpe", "rolling_beta", "rolling_max_drawdown"]
 
 
-def _moments(returns, window, risk_free, ddof):
+def _moments(returns, window, risk_free, ddof, what, scale):
     panel = as_panel(returns)
     window = check_int(window, "window", 1)
     ddof = check_int(ddof, "ddof", 0)
     rate, step = as_rate(risk_free, "risk_free", panel)
-    mean, std = kd.rolling_mean_std(panel.values, rate, step, window, ddof)
-    return panel, mean, std
+    return panel, kd.rolling_mean_std(panel.values, rate, step, window, ddof, what, scale)
 
 
 def rolling_volatility(
@@ -62,8 +61,8 @@ def rolling_volatility(
     [0.014142, 0.021213, 0.014142]
     """
     ppy = check_positive(periods_per_year, "periods_per_year")
-    panel, _, std = _moments(returns, window, 0.0, ddof)
-    return per_row(panel, std * np.sqrt(ppy), "rolling_volatility")
+    panel, out = _moments(returns, window, 0.0, ddof, kd.ROLLING_STD, float(np.sqrt(ppy)))
+    return per_row(panel, out, "rolling_volatility")
 
 
 def rolling_sharpe(
@@ -109,9 +108,7 @@ def rolling_sharpe(
     [0.436436, 0.218218, 1.0]
     """
     ppy = check_positive(periods_per_year, "periods_per_year")
-    panel, mean, std = _moments(returns, window, risk_free, ddof)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = mean / std * np.sqrt(ppy)
+    panel, out = _moments(returns, window, risk_free, ddof, kd.ROLLING_SHARPE, float(np.sqrt(ppy)))
     return per_row(panel, out, "rolling_sharpe")
 
 
