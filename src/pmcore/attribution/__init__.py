@@ -8,5 +8,13 @@ from __future__ import annotations
 
 from .brinson import BrinsonResult, brinson
 from .contribution import ContributionResult, contribution
+from .currency import CurrencyResult, currency_attribution
 
-__all__ = ["BrinsonResult", "ContributionResult", "brinson", "contribution"]
+__all__ = [
+    "BrinsonResult",
+    "ContributionResult",
+    "CurrencyResult",
+    "brinson",
+    "contribution",
+    "currency_attribution",
+]
