@@ -9,12 +9,25 @@ from __future__ import annotations
 from .brinson import BrinsonResult, brinson
 from .contribution import ContributionResult, contribution
 from .currency import CurrencyResult, currency_attribution
+from .factor import (
+    FactorRegressionResult,
+    HoldingsFactorResult,
+    factor_regression,
+    holdings_factor_attribution,
+)
+from .risk import RiskAttributionResult, risk_attribution
 
 __all__ = [
     "BrinsonResult",
     "ContributionResult",
     "CurrencyResult",
+    "FactorRegressionResult",
+    "HoldingsFactorResult",
+    "RiskAttributionResult",
     "brinson",
     "contribution",
     "currency_attribution",
+    "factor_regression",
+    "holdings_factor_attribution",
+    "risk_attribution",
 ]
