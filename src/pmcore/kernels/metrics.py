@@ -25,6 +25,7 @@ __all__ = [
     "drawdown_details",
     "omega",
     "tail_quantiles",
+    "two_quantiles",
     "higher_moments",
     "alpha_beta",
     "extremes",
@@ -269,137 +270,149 @@ def quickselect(a, n, k):
         lo = e
 
 
-@jit
-def _compact_row(buf, row, n_obs):
-    # move the present values of buf[row, :n_obs] to its front; return their count
-    n = 0
-    for t in range(n_obs):
-        v = buf[row, t]
-        buf[row, n] = v
-        n += v == v
-    return n
-
-
-@jit
-def tail_select(a, n, k, cand, sample):
-    """The k-th and (k+1)-th smallest of ``a[:n]`` and the sum of its ``k + 1`` smallest.
-
-    Returns ``(kth, next, total)``; ``next`` is NaN when ``k + 1 == n``. For
-    long columns a sample of about 256 values brackets the k-th value
-    between two thresholds; one branch-free pass keeps the values between
-    them in ``cand`` (and sums those below), and the selection runs on that
-    short list. If the bracket misses (an unlucky sample), it falls back to
-    selecting in ``a``. ``a`` may be reordered; ``cand`` needs ``n`` slots and
-    ``sample`` 512.
-    """
-    if n >= 256:
-        step = max(1, n // 256)
-        m = 0
-        for i in range(0, n, step):
-            sample[m] = a[i]
-            m += 1
-        p = k / n
-        ks = int(p * m)
-        margin = int(3.0 * np.sqrt(m * p * (1.0 - p))) + 3
-        hi_rank = ks + margin + 1
-        lo_rank = ks - margin
-        tau_hi = np.inf
-        if hi_rank < m:
-            quickselect(sample, m, hi_rank)
-            tau_hi = sample[hi_rank]
-        else:
-            hi_rank = m
-        tau_lo = -np.inf
-        if lo_rank >= 0:
-            quickselect(sample, hi_rank, lo_rank)
-            tau_lo = sample[lo_rank]
-        below = 0
-        below_sum = 0.0
-        c = 0
-        for i in range(n):
-            v = a[i]
-            is_below = v < tau_lo
-            below += is_below
-            below_sum += v if is_below else 0.0
-            cand[c] = v
-            c += (v >= tau_lo) & (v <= tau_hi)
-        if below <= k and (k + 1 < below + c or below + c == n):
-            kk = k - below
-            quickselect(cand, c, kk)
-            total = below_sum
-            for i in range(kk + 1):
-                total += cand[i]
-            nxt = np.nan
-            if kk + 1 < c:
-                nxt = cand[kk + 1]
-                for i in range(kk + 2, c):
-                    nxt = min(nxt, cand[i])
-            return cand[kk], nxt, total
-    quickselect(a, n, k)
-    total = 0.0
-    for i in range(k + 1):
-        total += a[i]
-    nxt = np.nan
-    if k + 1 < n:
-        nxt = a[k + 1]
-        for i in range(k + 2, n):
-            nxt = min(nxt, a[i])
-    return a[k], nxt, total
-
-
-@jit
-def _quantile_and_tail(col, n, q, cand, sample):
-    # numpy's linear percentile at q and the mean of the int((n-1)q)+1 smallest
-    pos = q * (n - 1)
-    k = int(np.floor(pos))
-    frac = pos - k
-    kth, nxt, total = tail_select(col, n, k, cand, sample)
-    quant = kth if frac == 0.0 or k + 1 >= n else kth + (nxt - kth) * frac
-    return quant, total / (k + 1)
-
-
-_BLOCK = 16  # columns gathered at a time
+_BLOCK = 16  # columns handled together by the tail kernels
 _SAMPLE = 513  # n / (n // 256) < 512 for every n >= 256
 
 
 @jit
-def tail_quantiles(x, q, out_quantile, out_tail_mean):
-    """Per column, NaN skipped: the linear-interpolated ``q`` quantile and the
-    mean of the ``int((n - 1) * q) + 1`` smallest values (NaN for no data)."""
+def _tail_block(x, j0, j1, q, cand, sample, out_kth, out_next, out_sum, out_n):
+    """Order statistics at ``k = floor(q * (n - 1))`` for columns ``j0:j1``.
+
+    Per column (NaN skipped): ``out_kth``/``out_next`` the k-th and (k+1)-th
+    smallest (``next`` NaN when k + 1 == n), ``out_sum`` the sum of the k + 1
+    smallest, ``out_n`` the number of present values. A sample of about 256
+    rows brackets the k-th value; one pass over each column counts
+    and sums the values below the bracket and keeps those inside it in
+    ``cand``; the selection runs on that short list. An unlucky bracket
+    falls back to the whole column.
+    """
+    n_obs = x.shape[0]
+    width = j1 - j0
+    step = max(1, n_obs // 256)
+    lo = np.full(width, -np.inf)
+    hi = np.full(width, np.inf)
+    filled = np.zeros(width, np.int64)
+    for t in range(0, n_obs, step):  # row-major: one or two cache lines a row
+        for jj in range(width):
+            v = x[t, j0 + jj]
+            sample[jj, filled[jj]] = v
+            filled[jj] += v == v
+    for jj in range(width):
+        m = filled[jj]
+        if m < 16:
+            continue
+        row = sample[jj]
+        ks = int(q * (m - 1))
+        margin = int(3.0 * np.sqrt(m * q * (1.0 - q))) + 3
+        hi_rank = ks + margin + 1
+        if hi_rank < m:
+            quickselect(row, m, hi_rank)
+            hi[jj] = row[hi_rank]
+        else:
+            hi_rank = m
+        lo_rank = ks - margin
+        if lo_rank >= 0:
+            quickselect(row, hi_rank, lo_rank)
+            lo[jj] = row[lo_rank]
+    count = np.zeros(width, np.int64)
+    below = np.zeros(width, np.int64)
+    below_sum = np.zeros(width)
+    kept = np.zeros(width, np.int64)
+    for jj in range(width):  # the block's columns share cache lines: mostly L2 hits
+        a = lo[jj]
+        b = hi[jj]
+        row = cand[jj]
+        n_present = 0
+        n_below = 0
+        s_below = 0.0
+        c = 0
+        for t in range(n_obs):
+            v = x[t, j0 + jj]
+            n_present += v == v
+            is_below = v < a
+            n_below += is_below
+            s_below += v if is_below else 0.0
+            row[c] = v
+            c += (v >= a) & (v <= b)
+        count[jj] = n_present
+        below[jj] = n_below
+        below_sum[jj] = s_below
+        kept[jj] = c
+    for jj in range(width):
+        n = count[jj]
+        out_n[jj] = n
+        if n == 0:
+            out_kth[jj] = np.nan
+            out_next[jj] = np.nan
+            out_sum[jj] = np.nan
+            continue
+        k = int(np.floor(q * (n - 1)))
+        row = cand[jj]
+        c = kept[jj]
+        total = below_sum[jj]
+        if not (below[jj] <= k and (k + 1 < below[jj] + c or below[jj] + c == n)):
+            c = 0  # unlucky bracket: select in the whole column
+            for t in range(n_obs):
+                v = x[t, j0 + jj]
+                row[c] = v
+                c += v == v
+            below[jj] = 0
+            total = 0.0
+        kk = k - below[jj]
+        quickselect(row, c, kk)
+        for i in range(kk + 1):
+            total += row[i]
+        nxt = np.nan
+        if kk + 1 < c:
+            nxt = row[kk + 1]
+            for i in range(kk + 2, c):
+                nxt = min(nxt, row[i])
+        out_kth[jj] = row[kk]
+        out_next[jj] = nxt
+        out_sum[jj] = total
+
+
+@jit
+def _tail_all(x, q, out_quantile, out_tail_mean):
     n_obs, n_series = x.shape
-    buf = np.empty((_BLOCK, n_obs))
-    cand = np.empty(n_obs)
-    sample = np.empty(_SAMPLE)
+    cand = np.empty((_BLOCK, n_obs))
+    sample = np.empty((_BLOCK, _SAMPLE))
+    kth = np.empty(_BLOCK)
+    nxt = np.empty(_BLOCK)
+    total = np.empty(_BLOCK)
+    count = np.empty(_BLOCK, np.int64)
     for j0 in range(0, n_series, _BLOCK):
         j1 = min(j0 + _BLOCK, n_series)
-        gather_columns(x, j0, j1, buf)
+        _tail_block(x, j0, j1, q, cand, sample, kth, nxt, total, count)
         for j in range(j0, j1):
-            n = _compact_row(buf, j - j0, n_obs)
+            jj = j - j0
+            n = count[jj]
             if n == 0:
                 out_quantile[j] = np.nan
                 out_tail_mean[j] = np.nan
                 continue
-            out_quantile[j], out_tail_mean[j] = _quantile_and_tail(buf[j - j0], n, q, cand, sample)
+            pos = q * (n - 1)
+            k = int(np.floor(pos))
+            frac = pos - k
+            a = kth[jj]
+            out_quantile[j] = a if frac == 0.0 or k + 1 >= n else a + (nxt[jj] - a) * frac
+            out_tail_mean[j] = total[jj] / (k + 1)
+
+
+@jit
+def tail_quantiles(x, q, out_quantile, out_tail_mean):
+    """Per column, NaN skipped: the linear-interpolated ``q`` quantile (numpy's
+    default percentile) and the mean of the ``int((n - 1) * q) + 1`` smallest
+    values (NaN for no data)."""
+    _tail_all(x, q, out_quantile, out_tail_mean)
 
 
 @jit
 def two_quantiles(x, q_low, q_high, out_low, out_high):
     """Linear-interpolated ``q_low`` and ``q_high`` quantiles per column, NaN skipped."""
-    n_obs, n_series = x.shape
-    buf = np.empty((_BLOCK, n_obs))
-    cand = np.empty(n_obs)
-    sample = np.empty(_SAMPLE)
-    for j0 in range(0, n_series, _BLOCK):
-        j1 = min(j0 + _BLOCK, n_series)
-        gather_columns(x, j0, j1, buf)
-        for j in range(j0, j1):
-            n = _compact_row(buf, j - j0, n_obs)
-            if n == 0:
-                out_low[j] = np.nan
-                out_high[j] = np.nan
-                continue
-            out_high[j] = _quantile_and_tail(buf[j - j0], n, q_high, cand, sample)[0]
-            out_low[j] = _quantile_and_tail(buf[j - j0], n, q_low, cand, sample)[0]
+    tail = np.empty(x.shape[1])
+    _tail_all(x, q_low, out_low, tail)
+    _tail_all(x, q_high, out_high, tail)
 
 
 @jit
