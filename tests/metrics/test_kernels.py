@@ -74,7 +74,10 @@ def test_total_return_and_drawdown(x):
     np.testing.assert_allclose(total, np.prod(1 + filled, axis=0) - 1, rtol=1e-12, atol=1e-15)
     assert (count == (~np.isnan(x)).sum(axis=0)).all()
     for include_start in (True, False):
-        (mdd,) = both(k.max_drawdown, x, include_start, out_shapes=[n])
+        mdd, total2, count2 = both(k.max_drawdown, x, include_start, out_shapes=[n, n, n],
+                                   dtypes=[np.float64, np.float64, np.int64])
+        np.testing.assert_array_equal(total2, total)
+        np.testing.assert_array_equal(count2, count)
         (series,) = both(k.drawdown_series, x, include_start, out_shapes=[x.shape])
         wealth = np.cumprod(1 + filled, axis=0)
         if include_start:
@@ -281,7 +284,7 @@ def test_rolling_max_drawdown(x, window, include_start):
 
     def mdd(v):
         out = np.empty(1)
-        k.max_drawdown.py_func(v[:, None], include_start, out)
+        k.max_drawdown.py_func(v[:, None], include_start, out, np.empty(1), np.empty(1, np.int64))
         return out[0]
 
     np.testing.assert_allclose(out, ref_rolling(x, window, mdd), rtol=1e-10, atol=1e-12)
@@ -309,7 +312,7 @@ ROW_TWINS = [
     ("total_return", lambda x: [x.shape[1], x.shape[1]], (), [np.float64, np.int64]),
     ("mean_std", lambda x: [x.shape[1], x.shape[1]], (np.array([0.001]), 0, 1), None),
     ("downside", lambda x: [x.shape[1], x.shape[1]], (np.array([0.001]), 0), None),
-    ("max_drawdown", lambda x: [x.shape[1]], (True,), None),
+    ("max_drawdown", lambda x: [x.shape[1]] * 3, (True,), [np.float64, np.float64, np.int64]),
     ("omega", lambda x: [x.shape[1]], (np.array([0.0]), 0, 0.0001), None),
 ]
 

@@ -118,27 +118,33 @@ def downside(x, mar, mar_step, out_mean, out_dd):
 
 
 @jit
-def max_drawdown(x, include_start, out):
+def max_drawdown(x, include_start, out, out_total, out_count):
     """Most negative ``wealth / running_peak - 1`` per column (NaN counts as 0 return).
 
     With ``include_start`` the starting wealth (1 before the first return)
-    counts as a peak; without, the first close is the first peak.
+    counts as a peak; without, the first close is the first peak. Also
+    writes the total return and the count of present values, as
+    :func:`total_return` does, from the same pass.
     """
     n_obs, n_series = x.shape
     for j in range(n_series):
         wealth = 1.0
         peak = 1.0 if include_start else -np.inf
         worst = 0.0
+        count = 0
         for t in range(n_obs):
             v = x[t, j]
             if v == v:
                 wealth *= 1.0 + v
+                count += 1
             if wealth > peak:
                 peak = wealth
             dd = (wealth - peak) / peak
             if dd < worst:
                 worst = dd
         out[j] = worst
+        out_total[j] = wealth - 1.0
+        out_count[j] = count
 
 
 @jit
@@ -698,16 +704,19 @@ def downside_rows(x, mar, mar_step, out_mean, out_dd):
 
 
 @jit
-def max_drawdown_rows(x, include_start, out):
+def max_drawdown_rows(x, include_start, out, out_total, out_count):
     """:func:`max_drawdown` for a C-contiguous matrix."""
     n_obs, n_series = x.shape
     wealth = np.ones(n_series)
     peak = np.full(n_series, 1.0 if include_start else -np.inf)
     worst = np.zeros(n_series)
+    count = np.zeros(n_series, np.int64)
     for t in range(n_obs):
         for j in range(n_series):
             v = x[t, j]
-            w = wealth[j] * (1.0 + v) if v == v else wealth[j]
+            ok = v == v
+            count[j] += ok
+            w = wealth[j] * (1.0 + v) if ok else wealth[j]
             wealth[j] = w
             p = w if w > peak[j] else peak[j]
             peak[j] = p
@@ -715,6 +724,8 @@ def max_drawdown_rows(x, include_start, out):
             worst[j] = dd if dd < worst[j] else worst[j]
     for j in range(n_series):
         out[j] = worst[j]
+        out_total[j] = wealth[j] - 1.0
+        out_count[j] = count[j]
 
 
 @jit
@@ -735,18 +746,29 @@ def omega_rows(x, r, r_step, threshold, out):
 
 @jit
 def alpha_beta_rows(x, f, r, r_step, out_alpha_mean, out_beta):
-    """:func:`alpha_beta` for a C-contiguous matrix."""
+    """:func:`alpha_beta` for a C-contiguous matrix, in two passes.
+
+    The mean residual is formed from the means over the pair rows,
+    ``mean(y) - mean(r) - beta * (mean(f) - mean(r))``, which equals the
+    mean of the residuals up to rounding.
+    """
     n_obs, n_series = x.shape
     count = np.zeros(n_series, np.int64)
     sum_f = np.zeros(n_series)
+    sum_y = np.zeros(n_series)
+    sum_r = np.zeros(n_series)
     for t in range(n_obs):
         g = f[t]
         if g != g:
             continue
+        rf = r[t * r_step]
         for j in range(n_series):
-            ok = x[t, j] == x[t, j]
+            y = x[t, j]
+            ok = y == y
             count[j] += ok
             sum_f[j] += g if ok else 0.0
+            sum_y[j] += y if ok else 0.0
+            sum_r[j] += rf if ok else 0.0
     mean_f = np.empty(n_series)
     for j in range(n_series):
         mean_f[j] = sum_f[j] / count[j] if count[j] else np.nan
@@ -762,23 +784,17 @@ def alpha_beta_rows(x, f, r, r_step, out_alpha_mean, out_beta):
             d = g - mean_f[j]
             cov[j] += d * y if ok else 0.0
             var[j] += d * d if ok else 0.0
-    beta = np.empty(n_series)
     for j in range(n_series):
-        v = var[j] / count[j]
-        beta[j] = (cov[j] / count[j]) / v if v >= 1.0e-30 else np.nan
-    resid = np.zeros(n_series)
-    for t in range(n_obs):
-        g = f[t]
-        if g != g:
+        c = count[j]
+        if c == 0:
+            out_beta[j] = np.nan
+            out_alpha_mean[j] = np.nan
             continue
-        rf = r[t * r_step]
-        for j in range(n_series):
-            y = x[t, j]
-            e = (y - rf) - beta[j] * (g - rf)
-            resid[j] += e if y == y else 0.0
-    for j in range(n_series):
-        out_beta[j] = beta[j] if count[j] else np.nan
-        out_alpha_mean[j] = resid[j] / count[j] if count[j] else np.nan
+        v = var[j] / c
+        beta = (cov[j] / c) / v if v >= 1.0e-30 else np.nan
+        out_beta[j] = beta
+        mean_r = sum_r[j] / c
+        out_alpha_mean[j] = (sum_y[j] / c - mean_r) - beta * (mean_f[j] - mean_r)
 
 
 @jit

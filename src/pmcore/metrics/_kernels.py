@@ -43,9 +43,13 @@ def downside(x, rate, step):
 
 
 def max_drawdown(x, include_start):
-    out = np.empty(x.shape[1])
-    (k.max_drawdown_rows if _rows(x) else k.max_drawdown)(x, bool(include_start), out)
-    return out
+    """(max drawdown, total return, count of present values) per column, one pass."""
+    n = x.shape[1]
+    out = np.empty(n)
+    total = np.empty(n)
+    count = np.empty(n, np.int64)
+    (k.max_drawdown_rows if _rows(x) else k.max_drawdown)(x, bool(include_start), out, total, count)
+    return out, total, count
 
 
 def omega(x, rate, step, threshold, out):

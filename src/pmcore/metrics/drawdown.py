@@ -88,8 +88,8 @@ def max_drawdown(returns: Any, /, *, include_start: bool = True) -> Any:
     -0.208
     """
     panel = as_panel(returns)
-    out = kd.max_drawdown(panel.values, include_start)
-    _all_nan_to_nan(panel, out)
+    out, _, count = kd.max_drawdown(panel.values, include_start)
+    out[count == 0] = np.nan
     return per_column(panel, out, "max_drawdown")
 
 

@@ -159,8 +159,7 @@ def sortino_ratio(returns: Any, /, *, required_return: Any = 0.0, periods_per_ye
 
 def _annual_and_mdd(panel, ppy):
     n_obs, n = panel.values.shape
-    total, count = kd.total_return(panel.values)
-    mdd = kd.max_drawdown(panel.values, True)
+    mdd, total, count = kd.max_drawdown(panel.values, True)
     with np.errstate(invalid="ignore", divide="ignore"):
         annual = (1.0 + total) ** (ppy / n_obs) - 1.0 if n_obs else np.full(n, np.nan)
     annual[count == 0] = np.nan
