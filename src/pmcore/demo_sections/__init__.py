@@ -1,0 +1,1 @@
+"""Text sections of ``pmcore demo``, one module per topic."""
