@@ -127,3 +127,51 @@ def test_equal_returns_use_the_limit():
     assert np.all(np.isfinite(coef))
     K.link_coefficients(np.array([0, 3], np.int64), r, r.copy(), K.MENCHERO, coef, np.empty((1, 2)))
     assert np.all(np.isfinite(coef))
+
+
+@st.composite
+def multi_period(draw):
+    n_t = draw(st.integers(1, 6))
+    n_g = draw(st.integers(1, 4))
+    n_p = draw(st.integers(1, 2))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    wp = rng.uniform(0.05, 1, (n_p, n_t, n_g))
+    wb = rng.uniform(0.05, 1, (n_p, n_t, n_g))
+    n = n_p * n_t * n_g
+    return pa.table({
+        "portfolio_id": np.repeat(np.arange(n_p), n_t * n_g), "period": np.tile(np.repeat(np.arange(n_t), n_g), n_p),
+        "group": np.tile([f"G{g}" for g in range(n_g)], n_p * n_t),
+        "portfolio_weight": (wp / wp.sum(axis=2, keepdims=True)).ravel(),
+        "benchmark_weight": (wb / wb.sum(axis=2, keepdims=True)).ravel(),
+        "portfolio_return": rng.uniform(-0.3, 0.3, n), "benchmark_return": rng.uniform(-0.3, 0.3, n),
+    })
+
+
+@settings(max_examples=25, deadline=None)
+@given(multi_period(), st.sampled_from(["carino", "menchero", "grap", "frongello"]))
+def test_cumulative_has_no_look_ahead_and_ends_at_linked(table, linking):
+    res = brinson(table, linking=linking, periods=True)
+    cum = to_arrow(res.cumulative, "x").to_pandas()
+    last_period = cum.groupby("portfolio_id").period.transform("max") == cum.period
+    linked = to_arrow(res.linked, "x").to_pandas()
+    np.testing.assert_allclose(cum[last_period].total.to_numpy(), linked.total.to_numpy(), rtol=1e-10, atol=1e-14)
+    # through period t, the cumulative effects equal linking the data cut at t
+    t_cut = int(table.column("period").to_numpy().max() // 2)
+    cut = table.filter(pa.compute.less_equal(table.column("period"), t_cut))
+    cut_linked = to_arrow(brinson(cut, linking=linking).linked, "x").to_pandas()
+    at_cut = cum[cum.period == t_cut]
+    for name in ("allocation", "selection", "interaction"):
+        np.testing.assert_allclose(at_cut[name].to_numpy(), cut_linked[name].to_numpy(), rtol=1e-10, atol=1e-14)
+
+
+def test_cumulative_kernel_matches_python_twin():
+    r = np.array([0.02, -0.01, 0.03, 0.0])
+    b = np.array([0.01, -0.02, 0.01, 0.005])
+    eff = np.random.default_rng(1).normal(0, 0.01, (4, 7, 3))
+    ps = np.array([0, 2, 4], np.int64)
+    for method in (K.CARINO, K.MENCHERO, K.GRAP, K.FRONGELLO):
+        a = np.empty((4, 3, 3))
+        c = np.empty((4, 3, 3))
+        K.link_cumulative(ps, r, b, method, eff, 4, a)
+        K.link_cumulative.py_func(ps, r, b, method, eff, 4, c)
+        np.testing.assert_allclose(a, c, rtol=1e-13)

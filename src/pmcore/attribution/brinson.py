@@ -17,6 +17,7 @@ from ..kernels.attribution import (
     brinson_linked,
     check_cell_totals,
     first_invalid_row,
+    link_cumulative,
     link_dense,
 )
 from ._layout import Cells, dense_frame, group_codes, layout
@@ -57,6 +58,11 @@ class BrinsonResult(FramesMixin):
         One row per portfolio: ``n_periods``, compounded ``portfolio_return``
         and ``benchmark_return``, ``active_return`` (their difference) and the
         linked effects summed over groups.
+    cumulative : frame or None
+        With ``linking`` and ``periods=True``: one row per portfolio x period
+        x group (finest level), the effects linked from the portfolio's first
+        period through that period (a running, look-ahead-free series whose
+        last period equals ``linked``).
     levels : tuple of frames
         For multi-level ``by``: the per-period effects of each upper level,
         coarsest first (``effects`` is the finest level). Empty otherwise.
@@ -77,13 +83,14 @@ class BrinsonResult(FramesMixin):
     totals: Any
     linked: Any
     linked_totals: Any
+    cumulative: Any
     levels: tuple
     linked_levels: tuple
     method: str
     linking: str | None
     residual: float
 
-    _parts = ("effects", "totals", "linked", "linked_totals")
+    _parts = ("effects", "totals", "linked", "linked_totals", "cumulative")
 
 
 def _level_codes(table: pa.Table, arg: str, by: list[str]):
@@ -124,6 +131,14 @@ def _check_rows(cells: Cells, arg: str, wp, rp, wb, rb, group_name: str, codes, 
         hint = "a return may be missing only where its weight is 0"
     raise ValidationError(msg, argument=arg, column=column, row=cells.input_row(row),
                           value=None if np.isnan(value) else float(value), expected=expected, hint=hint)
+
+
+def _running_any(present: np.ndarray, port_start: np.ndarray) -> np.ndarray:
+    """Per portfolio, whether a group has appeared in any period so far."""
+    seen = np.empty_like(present, dtype=bool)
+    for a, z in zip(port_start[:-1], port_start[1:]):
+        seen[a:z] = np.logical_or.accumulate(present[a:z], axis=0)
+    return seen
 
 
 def _check_totals(cells: Cells, arg: str, totals, tol, wp, rp, wb, rb, group_name, levels) -> float:
@@ -357,7 +372,15 @@ def brinson(
             level_tables.append(dense_frame([(portfolio, pkeys), (period, tkeys)], cols, values, present))
 
     linked_tables: list[pa.Table] = []
-    linked_totals = None
+    linked_totals = cumulative = None
+    if link_code is not None and periods:
+        out, present = outs[-1]
+        cum = np.empty((n_cells, 3, out.shape[2]))
+        link_cumulative(cells.port_start, totals[:, 0].copy(), totals[:, 1].copy(), link_code, out, 4, cum)
+        seen = _running_any(present, cells.port_start)
+        values = {"allocation": cum[:, 0, :], "selection": cum[:, 1, :], "interaction": cum[:, 2, :],
+                  "total": cum[:, 0, :] + cum[:, 1, :] + cum[:, 2, :]}
+        cumulative = dense_frame([(portfolio, pkeys), (period, tkeys)], levels[-1][2], values, seen)
     if link_code is not None:
         port_keys = cells.portfolio_keys()
         for (codes, parent, cols), (linked, ever) in zip(levels, linked_parts):
@@ -386,6 +409,7 @@ def brinson(
         totals=out_kind(totals_table),
         linked=out_kind(linked_tables[-1]) if linked_tables else None,
         linked_totals=out_kind(linked_totals),
+        cumulative=out_kind(cumulative),
         levels=tuple(out_kind(x) for x in level_tables[:-1]),
         linked_levels=tuple(out_kind(x) for x in linked_tables[:-1]),
         method="brinson_fachler" if mode == 1 else "brinson_hood_beebower",

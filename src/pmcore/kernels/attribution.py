@@ -25,6 +25,8 @@ __all__ = [
     "brinson_linked",
     "link_coefficients",
     "link_dense",
+    "link_cumulative",
+    "check_cell_totals",
     "CARINO",
     "MENCHERO",
     "GRAP",
@@ -419,3 +421,67 @@ def check_cell_totals(totals, tol):
         if gap > residual:
             residual = gap
     return -1, 0, residual
+
+
+@jit
+def link_cumulative(port_start, ret_p, ret_b, method, out, f0, cum):
+    """Linked effects from each portfolio's first period through every period.
+
+    ``cum[t, f, g]`` is effect ``f0 + f`` of group ``g`` linked over the
+    portfolio's periods up to and including ``t``, with the linking of that
+    truncated range, so it depends on no later period. At a portfolio's last
+    period it equals :func:`link_dense`. Shapes: ``out`` (n_cells, n_fields,
+    n_groups) as written by :func:`brinson_cells`; ``cum`` (n_cells, 3,
+    n_groups), written. Carino and Menchero keep running sums
+    (:math:`\\sum k_s e_s`; :math:`\\sum e_s` and :math:`\\sum a_s e_s`);
+    GRAP and Frongello (equal in total) run
+    ``S_t = S_{t-1} (1 + B_t) + e_t prod_{s<t}(1 + R_s)``.
+    """
+    n_groups = out.shape[2]
+    run1 = np.empty((3, n_groups))
+    run2 = np.empty((3, n_groups))
+    for p in range(port_start.shape[0] - 1):
+        a = port_start[p]
+        z = port_start[p + 1]
+        for f in range(3):
+            for g in range(n_groups):
+                run1[f, g] = 0.0
+                run2[f, g] = 0.0
+        gp = 1.0
+        gb = 1.0
+        s1 = 0.0
+        s2 = 0.0
+        for t in range(a, z):
+            n_t = t - a + 1
+            before = gp
+            gp *= 1.0 + ret_p[t]
+            gb *= 1.0 + ret_b[t]
+            big_r = gp - 1.0
+            big_b = gb - 1.0
+            d = ret_p[t] - ret_b[t]
+            s1 += d
+            s2 += d * d
+            if method == CARINO:
+                k_t = _log_ratio(ret_p[t], ret_b[t])
+                k = _log_ratio(big_r, big_b)
+                for f in range(3):
+                    for g in range(n_groups):
+                        run1[f, g] += k_t * out[t, f0 + f, g]
+                        cum[t, f, g] = run1[f, g] / k
+            elif method == MENCHERO:
+                if big_r == big_b:
+                    m = gp ** ((n_t - 1.0) / n_t)
+                else:
+                    m = ((big_r - big_b) / n_t) / (gp ** (1.0 / n_t) - gb ** (1.0 / n_t))
+                scale = (big_r - big_b - m * s1) / s2 if s2 != 0.0 else 0.0
+                for f in range(3):
+                    for g in range(n_groups):
+                        e = out[t, f0 + f, g]
+                        run1[f, g] += e
+                        run2[f, g] += d * e
+                        cum[t, f, g] = m * run1[f, g] + scale * run2[f, g]
+            else:
+                for f in range(3):
+                    for g in range(n_groups):
+                        run1[f, g] = run1[f, g] * (1.0 + ret_b[t]) + out[t, f0 + f, g] * before
+                        cum[t, f, g] = run1[f, g]
