@@ -1,0 +1,239 @@
+"""Margin kernels over a book laid out by account (CSR): tiers, liquidation prices, close plans.
+
+Conventions shared by the kernels (the public layer in :mod:`pmcore.margin`
+builds these arrays and validates them first):
+
+* ``pos``: float64[n_positions, 4] with columns quantity (signed), entry
+  price (average cost per unit), leverage, isolated margin (NaN for a cross
+  position; for an isolated position the margin set aside for it, base currency).
+* ``market``: float64[n_instruments, 2] with columns mark price (instrument
+  currency) and unit scale (multiplier x fx rate to base currency).
+* ``br_offsets``: int64[n_instruments + 1]; the tiers of instrument ``i`` are
+  rows ``br_offsets[i]:br_offsets[i + 1]`` of ``br``, float64[n_tiers, 3] with
+  columns notional floor (base currency, increasing, the first is 0),
+  maintenance margin rate and maintenance amount. An instrument without tiers
+  uses the flat rate ``default_fraction / leverage`` (a fraction of initial
+  margin) and no maintenance amount.
+* ``account``: float64[n_accounts, 2] with columns wallet balance (cash in base
+  currency) and account leverage (for buying power).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._jit import jit
+
+# columns of the per-position output of ``margin_state``
+NOTIONAL, INITIAL, MAINT, RATE, AMOUNT, UPNL, POS_MARGIN, LIQ, DIST = range(9)
+N_POS_FIELDS = 9
+# columns of the per-account output of ``margin_state``
+(WALLET, A_UPNL, EQUITY, GROSS, USED, FREE, LEVEL, A_MAINT, RATIO, EXCESS, BUYING,
+ ISOLATED) = range(12)
+N_ACC_FIELDS = 12
+
+
+@jit
+def tier_of(floor, lo, hi, notional):
+    """Row in ``lo:hi`` of the last tier whose floor is <= ``notional`` (``lo`` if none)."""
+    t = lo
+    for j in range(lo + 1, hi):
+        if floor[j] <= notional:
+            t = j
+        else:
+            break
+    return t
+
+
+@jit
+def maintenance(br_offsets, br, i, notional, leverage, default_fraction):
+    """(rate, amount) of instrument ``i`` at ``notional``; the flat default without tiers."""
+    lo = br_offsets[i]
+    hi = br_offsets[i + 1]
+    if lo == hi:
+        return default_fraction / leverage, 0.0
+    t = tier_of(br[:, 0], lo, hi, notional)
+    return br[t, 1], br[t, 2]
+
+
+@jit
+def liquidation_price(c, side, size, entry, br_offsets, br, i, leverage, default_fraction):
+    """Price at which ``c + PnL`` equals the maintenance margin, for one position.
+
+    ``c`` is the margin that backs the position (isolated margin, or the cross
+    wallet balance less the other positions' maintenance margin plus their
+    unrealized PnL), ``side`` is +1 or -1, ``size`` is ``|q| * multiplier * fx``.
+    Per tier the exchange's formula gives
+    ``(c + amount - side * size * entry) / (size * (rate - side))``; the
+    maintenance margin being the maximum of its tier lines, the liquidation
+    price is the largest of these roots for a long and the smallest for a
+    short, which is the root in the tier the liquidation notional falls in.
+    A long that no positive price liquidates gets 0.
+    """
+    lo = br_offsets[i]
+    hi = br_offsets[i + 1]
+    if lo == hi:
+        best = (c - side * size * entry) / (size * (default_fraction / leverage - side))
+    else:
+        best = (c + br[lo, 2] - side * size * entry) / (size * (br[lo, 1] - side))
+        for t in range(lo + 1, hi):
+            p = (c + br[t, 2] - side * size * entry) / (size * (br[t, 1] - side))
+            if side > 0:
+                best = max(best, p)
+            else:
+                best = min(best, p)
+    return max(best, 0.0)
+
+
+@jit
+def margin_state(offsets, instrument, pos, market, br_offsets, br, account, default_fraction,
+                 out_pos, out_acc):
+    """Margin of every position and account, with isolated and cross liquidation prices.
+
+    Parameters
+    ----------
+    offsets : int64[n_accounts + 1]
+        Positions of account ``p`` are rows ``offsets[p]:offsets[p + 1]``.
+    instrument : int32[n_positions]
+    pos, market, br_offsets, br, account
+        As described in the module docstring.
+    default_fraction : float
+        Maintenance margin as a fraction of initial margin where an instrument
+        has no tiers (0.5 for 50 %).
+    out_pos : float64[n_positions, N_POS_FIELDS]
+        Receives notional (absolute, base currency), initial margin,
+        maintenance margin, maintenance rate, maintenance amount, unrealized
+        PnL, position margin (isolated margin, or initial margin for a cross
+        position), liquidation price and distance to liquidation (fraction
+        of the mark price, > 0 while the position is safe).
+    out_acc : float64[n_accounts, N_ACC_FIELDS]
+        Receives wallet balance, unrealized PnL, equity, gross notional, margin
+        used, free margin, margin level (percent), maintenance margin, margin
+        ratio, excess liquidity, buying power and the isolated margin total.
+    """
+    n_p = offsets.shape[0] - 1
+    for p in range(n_p):
+        upnl = 0.0
+        gross = 0.0
+        used = 0.0
+        maint = 0.0
+        iso = 0.0
+        cross_maint = 0.0
+        cross_upnl = 0.0
+        for k in range(offsets[p], offsets[p + 1]):
+            i = instrument[k]
+            q = pos[k, 0]
+            lev = pos[k, 2]
+            px = market[i, 0]
+            u = market[i, 1]
+            notional = abs(q) * px * u
+            rate, amount = maintenance(br_offsets, br, i, notional, lev, default_fraction)
+            mm = notional * rate - amount if q != 0.0 else 0.0
+            im = notional / lev
+            pnl = q * (px - pos[k, 1]) * u
+            out_pos[k, NOTIONAL] = notional
+            out_pos[k, INITIAL] = im
+            out_pos[k, MAINT] = mm
+            out_pos[k, RATE] = rate
+            out_pos[k, AMOUNT] = amount
+            out_pos[k, UPNL] = pnl
+            upnl += pnl
+            gross += notional
+            used += im
+            maint += mm
+            if pos[k, 3] == pos[k, 3]:  # isolated
+                iso += pos[k, 3]
+                out_pos[k, POS_MARGIN] = pos[k, 3]
+            else:
+                cross_maint += mm
+                cross_upnl += pnl
+                out_pos[k, POS_MARGIN] = im
+        wallet = account[p, 0]
+        cross_wallet = wallet - iso
+        for k in range(offsets[p], offsets[p + 1]):
+            q = pos[k, 0]
+            if q == 0.0:
+                out_pos[k, LIQ] = np.nan
+                out_pos[k, DIST] = np.nan
+                continue
+            i = instrument[k]
+            px = market[i, 0]
+            side = 1.0 if q > 0.0 else -1.0
+            if pos[k, 3] == pos[k, 3]:
+                c = pos[k, 3]
+            else:
+                c = (cross_wallet - (cross_maint - out_pos[k, MAINT])
+                     + (cross_upnl - out_pos[k, UPNL]))
+            lp = liquidation_price(c, side, abs(q) * market[i, 1], pos[k, 1], br_offsets, br, i,
+                                   pos[k, 2], default_fraction)
+            out_pos[k, LIQ] = lp
+            out_pos[k, DIST] = side * (px - lp) / px
+        equity = wallet + upnl
+        free = equity - used
+        out_acc[p, WALLET] = wallet
+        out_acc[p, A_UPNL] = upnl
+        out_acc[p, EQUITY] = equity
+        out_acc[p, GROSS] = gross
+        out_acc[p, USED] = used
+        out_acc[p, FREE] = free
+        out_acc[p, LEVEL] = 100.0 * equity / used if used > 0.0 else np.inf
+        out_acc[p, A_MAINT] = maint
+        if maint > 0.0:
+            out_acc[p, RATIO] = maint / equity if equity > 0.0 else np.inf
+        else:
+            out_acc[p, RATIO] = 0.0
+        out_acc[p, EXCESS] = equity - maint
+        out_acc[p, BUYING] = max(free, 0.0) * account[p, 1]
+        out_acc[p, ISOLATED] = iso
+
+
+@jit
+def close_plan(offsets, upnl, initial, equity, used, target_pct, flagged, out_rank, out_level):
+    """Positions to close, most losing first, until the margin level reaches ``target_pct``.
+
+    Closing a position realizes its PnL (equity is unchanged) and releases its
+    initial margin, so after closing the set :math:`S` the level is
+    ``100 * equity / (used - sum_S initial)``.
+
+    Parameters
+    ----------
+    offsets : int64[n_accounts + 1]
+    upnl, initial : float64[n_positions]
+        Unrealized PnL and initial margin of each position.
+    equity, used : float64[n_accounts]
+    target_pct : float
+        Margin level (percent) to get back to.
+    flagged : bool[n_accounts]
+        Accounts to plan for; the others are left alone.
+    out_rank : int64[n_positions]
+        Receives 1, 2, ... for the positions to close in order, 0 otherwise.
+    out_level : float64[n_accounts]
+        Receives the margin level after the plan (the current level where no
+        position is closed).
+    """
+    n_p = offsets.shape[0] - 1
+    for p in range(n_p):
+        lo = offsets[p]
+        hi = offsets[p + 1]
+        for k in range(lo, hi):
+            out_rank[k] = 0
+        remaining = used[p]
+        level = 100.0 * equity[p] / remaining if remaining > 0.0 else np.inf
+        if flagged[p] and hi > lo:
+            order = np.argsort(upnl[lo:hi], kind="mergesort")
+            r = 0
+            closed = 0
+            while level < target_pct and r < hi - lo:
+                k = lo + order[r]
+                r += 1
+                if initial[k] <= 0.0:
+                    continue
+                closed += 1
+                out_rank[k] = closed
+                remaining -= initial[k]
+                if remaining > 1e-9 * used[p]:
+                    level = 100.0 * equity[p] / remaining
+                else:
+                    remaining = 0.0
+                    level = np.inf if equity[p] > 0.0 else -np.inf
+        out_level[p] = level
