@@ -324,7 +324,7 @@ def test_row_major_twins(name, shapes, args, dtypes, x):
     rows = both(getattr(k, name + "_rows"), x, *args, out_shapes=shapes(x), dtypes=dtypes)
     cols = both(getattr(k, name), x, *args, out_shapes=shapes(x), dtypes=dtypes)
     for a, b in zip(rows, cols):
-        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15, equal_nan=True)
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-13, equal_nan=True)
 
 
 @given(matrices(min_rows=2, max_cols=6))
@@ -335,7 +335,8 @@ def test_alpha_beta_rows_twin(x):
     rows = both(k.alpha_beta_rows, x, f, np.array([0.0001]), 0, out_shapes=shapes)
     cols = both(k.alpha_beta, x, f, np.array([0.0001]), 0, out_shapes=shapes)
     for a, b in zip(rows, cols):
-        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-14, equal_nan=True)
+        # the row kernel forms the mean residual from means: absolute rounding ~ eps * |y|
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12, equal_nan=True)
 
 
 @given(matrices(max_rows=50, max_cols=5), st.integers(1, 12), st.integers(0, 1))

@@ -64,10 +64,13 @@ def test_column_order_and_column_by_column(name, x, data):
     f = PER_COLUMN[name]
     full = _quiet(f, x)
     assert full.shape == (x.shape[1],)
+    # a matrix runs the row-major kernel, a column the column kernel: equal up
+    # to summation order
     for j in range(x.shape[1]):
-        np.testing.assert_array_equal(_quiet(f, x[:, j]), full[j])
+        np.testing.assert_allclose(_quiet(f, x[:, j]), full[j], rtol=1e-9, atol=1e-13)
     perm = data.draw(st.permutations(range(x.shape[1])))
-    np.testing.assert_array_equal(_quiet(f, x[:, perm]), full[perm])
+    # same layout (fancy indexing may hand back a Fortran-ordered copy): bit-identical
+    np.testing.assert_array_equal(_quiet(f, np.ascontiguousarray(x[:, perm])), full[perm])
 
 
 @pytest.mark.parametrize("name", sorted(ROLLING))

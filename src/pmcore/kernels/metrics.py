@@ -633,49 +633,43 @@ def total_return_rows(x, out_total, out_count):
 
 @jit
 def mean_std_rows(x, r, r_step, ddof, out_mean, out_std):
-    """:func:`mean_std` for a C-contiguous matrix.
+    """:func:`mean_std` for a C-contiguous matrix, in one pass.
 
-    Constancy (standard deviation exactly 0) is checked by a rescan only for
-    the columns whose squared deviations are within rounding of zero.
+    Sums of ``v - k`` and ``(v - k) ** 2`` with ``k`` the column's first
+    value. A column whose squared deviations are under 1e-8 of its shifted
+    second moment (cancellation, or identical values) is redone exactly by
+    :func:`mean_std` on that column alone.
     """
     n_obs, n_series = x.shape
-    total = np.zeros(n_series)
+    shift = np.zeros(n_series)
+    if n_obs:
+        for j in range(n_series):
+            v = x[0, j] - r[0]
+            shift[j] = v if v == v else 0.0
+    s1 = np.zeros(n_series)
+    s2 = np.zeros(n_series)
     count = np.zeros(n_series, np.int64)
     for t in range(n_obs):
         rt = r[t * r_step]
         for j in range(n_series):
-            v = x[t, j] - rt
-            ok = v == v
-            total[j] += v if ok else 0.0
+            d = (x[t, j] - rt) - shift[j]
+            ok = d == d
+            d = d if ok else 0.0
+            s1[j] += d
+            s2[j] += d * d
             count[j] += ok
-    mean = np.empty(n_series)
     for j in range(n_series):
-        mean[j] = total[j] / count[j] if count[j] else np.nan
-    ss = np.zeros(n_series)
-    for t in range(n_obs):
-        rt = r[t * r_step]
-        for j in range(n_series):
-            d = (x[t, j] - rt) - mean[j]
-            ss[j] += d * d if d == d else 0.0
-    for j in range(n_series):
-        out_mean[j] = mean[j]
         c = count[j]
-        if c - ddof <= 0:
+        if c == 0:
+            out_mean[j] = np.nan
             out_std[j] = np.nan
             continue
-        tiny = 4.0 * c * 2.220446049250313e-16 * abs(mean[j])  # bound on the mean's rounding
-        if ss[j] <= c * tiny * tiny:
-            lo = np.inf
-            hi = -np.inf
-            for t in range(n_obs):
-                v = x[t, j] - r[t * r_step]
-                if v == v:
-                    lo = min(lo, v)
-                    hi = max(hi, v)
-            if lo == hi:
-                out_std[j] = 0.0
-                continue
-        out_std[j] = np.sqrt(ss[j] / (c - ddof))
+        ss = s2[j] - s1[j] * s1[j] / c
+        if ss <= 1.0e-8 * s2[j]:
+            mean_std(x[:, j:j + 1], r, r_step, ddof, out_mean[j:j + 1], out_std[j:j + 1])
+            continue
+        out_mean[j] = shift[j] + s1[j] / c
+        out_std[j] = np.sqrt(ss / (c - ddof)) if c - ddof > 0 else np.nan
 
 
 @jit
@@ -746,55 +740,59 @@ def omega_rows(x, r, r_step, threshold, out):
 
 @jit
 def alpha_beta_rows(x, f, r, r_step, out_alpha_mean, out_beta):
-    """:func:`alpha_beta` for a C-contiguous matrix, in two passes.
+    """:func:`alpha_beta` for a C-contiguous matrix, in one pass.
 
-    The mean residual is formed from the means over the pair rows,
-    ``mean(y) - mean(r) - beta * (mean(f) - mean(r))``, which equals the
-    mean of the residuals up to rounding.
+    Shifted sums over the pair rows (shift: the first present benchmark
+    value). The mean residual is formed from the means,
+    ``mean(y) - mean(r) - beta * (mean(f) - mean(r))``, equal to the mean of
+    the residuals up to rounding. A column whose benchmark variance cancels
+    (under 1e-8 of the shifted second moment) is redone by :func:`alpha_beta`.
     """
     n_obs, n_series = x.shape
+    k = 0.0
+    for t in range(n_obs):
+        if f[t] == f[t]:
+            k = f[t]
+            break
     count = np.zeros(n_series, np.int64)
-    sum_f = np.zeros(n_series)
-    sum_y = np.zeros(n_series)
-    sum_r = np.zeros(n_series)
+    sf = np.zeros(n_series)
+    sff = np.zeros(n_series)
+    sy = np.zeros(n_series)
+    sfy = np.zeros(n_series)
+    sr = np.zeros(n_series)
     for t in range(n_obs):
         g = f[t]
         if g != g:
             continue
+        a = g - k
         rf = r[t * r_step]
         for j in range(n_series):
             y = x[t, j]
             ok = y == y
+            y = y if ok else 0.0
             count[j] += ok
-            sum_f[j] += g if ok else 0.0
-            sum_y[j] += y if ok else 0.0
-            sum_r[j] += rf if ok else 0.0
-    mean_f = np.empty(n_series)
-    for j in range(n_series):
-        mean_f[j] = sum_f[j] / count[j] if count[j] else np.nan
-    cov = np.zeros(n_series)
-    var = np.zeros(n_series)
-    for t in range(n_obs):
-        g = f[t]
-        if g != g:
-            continue
-        for j in range(n_series):
-            y = x[t, j]
-            ok = y == y
-            d = g - mean_f[j]
-            cov[j] += d * y if ok else 0.0
-            var[j] += d * d if ok else 0.0
+            sf[j] += a if ok else 0.0
+            sff[j] += a * a if ok else 0.0
+            sy[j] += y
+            sfy[j] += a * y
+            sr[j] += rf if ok else 0.0
     for j in range(n_series):
         c = count[j]
         if c == 0:
             out_beta[j] = np.nan
             out_alpha_mean[j] = np.nan
             continue
-        v = var[j] / c
-        beta = (cov[j] / c) / v if v >= 1.0e-30 else np.nan
+        ssf = sff[j] - sf[j] * sf[j] / c
+        if ssf < 1.0e-8 * sff[j]:
+            alpha_beta(x[:, j:j + 1], f, r, r_step, out_alpha_mean[j:j + 1], out_beta[j:j + 1])
+            continue
+        var = ssf / c
+        cov = (sfy[j] - sf[j] * sy[j] / c) / c
+        beta = cov / var if var >= 1.0e-30 else np.nan
         out_beta[j] = beta
-        mean_r = sum_r[j] / c
-        out_alpha_mean[j] = (sum_y[j] / c - mean_r) - beta * (mean_f[j] - mean_r)
+        mean_r = sr[j] / c
+        mean_f = k + sf[j] / c
+        out_alpha_mean[j] = (sy[j] / c - mean_r) - beta * (mean_f - mean_r)
 
 
 @jit
