@@ -7,11 +7,26 @@ data; the hot loops are the Numba kernels of :mod:`pmcore.kernels.margin`.
 from __future__ import annotations
 
 from .brackets import maintenance_amounts, sample_margin_brackets
+from .checks import ModeSwitch, OrderCheck, check_margin_mode_switch, max_withdrawal, pre_trade_check
+from .funding import borrowing_cost, funding_payments
+from .monitor import MarginAlerts, margin_alerts
+from .sizing import PositionSize, position_size
 from .state import MarginState, margin_state
 
 __all__ = [
+    "MarginAlerts",
     "MarginState",
+    "ModeSwitch",
+    "OrderCheck",
+    "PositionSize",
+    "borrowing_cost",
+    "check_margin_mode_switch",
+    "funding_payments",
     "maintenance_amounts",
+    "margin_alerts",
     "margin_state",
+    "max_withdrawal",
+    "position_size",
+    "pre_trade_check",
     "sample_margin_brackets",
 ]

@@ -87,7 +87,7 @@ def sample_margin_brackets(kind: str = "arrow") -> Any:
     --------
     >>> from pmcore.margin import sample_margin_brackets
     >>> t = sample_margin_brackets()
-    >>> t.filter(t["instrument_id"] == "BTC-PERP").num_rows
+    >>> t.column("instrument_id").to_pylist().count("BTC-PERP")
     10
     """
     if kind not in KINDS:
