@@ -78,3 +78,32 @@ def test_non_monotonic_timestamps_are_rejected():
 def test_bad_period_name():
     with pytest.raises(ValidationError, match="period"):
         pm.period_returns(np.zeros(3), period="fortnightly")
+
+
+def test_pivot_long_returns(backend):
+    from pmcore.frames import from_arrow
+
+    long = pa.table({"series_id": ["a", "b", "a", "b", "a"],
+                     "date": [dt.date(2024, 1, 3), dt.date(2024, 1, 2), dt.date(2024, 1, 2),
+                              dt.date(2024, 1, 3), dt.date(2024, 1, 4)],
+                     "return": [0.1, 0.0, 0.2, 0.05, -0.1]})
+    wide = pm.pivot_returns(from_arrow(long, backend))
+    if backend == "pandas":
+        assert list(wide.columns) == ["a", "b"]
+        np.testing.assert_allclose(wide["a"].to_numpy(), [0.2, 0.1, -0.1])
+        assert np.isnan(wide["b"].iloc[2])
+    else:
+        table = wide if backend == "arrow" else wide.to_arrow()
+        assert table.column_names == ["date", "a", "b"]
+        assert table.column("date").to_pylist() == [dt.date(2024, 1, 2), dt.date(2024, 1, 3), dt.date(2024, 1, 4)]
+        np.testing.assert_allclose(table.column("b").to_numpy(), [0.0, 0.05, np.nan])
+    # the wide frame goes straight into the metrics, time axis included
+    sharpe = pm.sharpe_ratio(wide)
+    assert sharpe is not None
+
+
+def test_pivot_rejects_duplicates():
+    long = {"series_id": ["a", "a"], "date": [1, 1], "return": [0.1, 0.2]}
+    with pytest.raises(ValidationError, match="rows 0 and 1") as err:
+        pm.pivot_returns(long)
+    assert err.value.row == 1

@@ -17,7 +17,7 @@ from .drawdown import (
     drawdown_periods,
     max_drawdown,
 )
-from .periods import period_returns, range_return
+from .periods import period_returns, pivot_returns, range_return
 from .ratios import (
     alpha,
     alpha_beta,
@@ -71,6 +71,7 @@ __all__ = [
     "max_drawdown",
     "omega_ratio",
     "period_returns",
+    "pivot_returns",
     "range_return",
     "recovery_factor",
     "returns_from_equity",

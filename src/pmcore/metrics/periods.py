@@ -1,4 +1,5 @@
-"""Calendar-period returns (daily, weekly, monthly, quarterly, yearly) and custom ranges.
+"""Calendar-period returns (daily, weekly, monthly, quarterly, yearly), custom ranges,
+and long-to-wide pivoting of returns.
 
 With a time axis (a pandas DatetimeIndex, or the date/datetime column of a
 polars or arrow frame) periods follow the calendar of the timestamps given.
@@ -13,12 +14,13 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..errors import ValidationError
 from ..kernels import metrics as k
 from ._data import Panel, as_panel, check_choice, check_positive, per_column
 
-__all__ = ["period_returns", "range_return"]
+__all__ = ["period_returns", "range_return", "pivot_returns"]
 
 _PER_YEAR = {"daily": None, "weekly": 52, "monthly": 12, "quarterly": 4, "yearly": 1}
 
@@ -191,3 +193,78 @@ def range_return(returns: Any, /, *, start: Any = None, end: Any = None) -> Any:
 def _py(v: Any) -> Any:
     """Timestamps of pandas (and anything with ``to_datetime64``) as numpy values."""
     return v.to_datetime64() if hasattr(v, "to_datetime64") else v
+
+
+def pivot_returns(long: Any, /, *, series: str = "series_id", time: str = "date", value: str = "return") -> Any:
+    """Long returns (one row per series and time) to the wide matrix the metrics take.
+
+    Parameters
+    ----------
+    long : pyarrow Table, polars or pandas DataFrame, or dict of columns
+        Columns ``series`` (id: string or integer), ``time`` (dates,
+        timestamps or integers) and ``value`` (the return).
+    series, time, value : str
+        Names of those columns.
+
+    Returns
+    -------
+    frame
+        Same kind as ``long`` (a pyarrow Table for a dict): the ``time``
+        column sorted ascending, then one column per series in order of first
+        appearance. A series with no row at some time gets NaN there
+        (missing, as everywhere in :mod:`pmcore.metrics`).
+
+    Notes
+    -----
+    A repeated (series, time) pair raises
+    :class:`~pmcore.errors.ValidationError` naming both rows.
+
+    Examples
+    --------
+    >>> from pmcore.metrics import pivot_returns, total_return
+    >>> long = {"series_id": ["a", "b", "a", "b", "a"], "date": [1, 1, 2, 2, 3],
+    ...         "return": [0.1, 0.0, 0.1, 0.05, -0.1]}
+    >>> wide = pivot_returns(long)
+    >>> wide.column_names, wide.column("b").to_pylist()
+    (['date', 'a', 'b'], [0.0, 0.05, nan])
+    >>> [round(total_return(wide).column(c)[0].as_py(), 4) for c in ("a", "b")]
+    [0.089, 0.05]
+    """
+    from ..frames import encode, first_duplicate, frame_kind, from_arrow, id_column, require_columns, to_arrow
+
+    kind = frame_kind(long)
+    table = to_arrow(long, "long")
+    require_columns(table, "long", [series, time, value])
+    ids = id_column(table, "long", series)
+    sid, names = encode(ids)
+    tcol = table.column(time)
+    if tcol.null_count:
+        raise ValidationError("is null", argument="long", column=time,
+                              row=int(np.flatnonzero(~np.asarray(tcol.is_valid()))[0]), expected="a time")
+    tcol = tcol.combine_chunks() if isinstance(tcol, pa.ChunkedArray) else tcol
+    uniq = pc.unique(tcol)
+    order = pc.sort_indices(uniq)
+    uniq = uniq.take(order)
+    tid = np.asarray(pc.index_in(tcol, value_set=uniq).to_numpy(zero_copy_only=False), np.int64)
+    vals = table.column(value)
+    if not (pa.types.is_floating(vals.type) or pa.types.is_integer(vals.type)):
+        raise ValidationError("has the wrong type", argument="long", column=value, value=str(vals.type),
+                              expected="numeric returns")
+    v = np.asarray(pc.fill_null(vals.cast(pa.float64()), np.nan).to_numpy(), np.float64)
+    n_series = len(names)
+    dup = first_duplicate(tid * max(n_series, 1) + sid.astype(np.int64))
+    if dup is not None:
+        raise ValidationError(
+            f"repeats series {ids[dup[0]].as_py()!r} at the same time (rows {dup[0]} and {dup[1]})",
+            argument="long", column=time, row=dup[1], expected="one row per series and time",
+        )
+    wide = np.full((len(uniq), n_series), np.nan)
+    wide[tid, sid] = v
+    cols = {time: uniq}
+    for j in range(n_series):
+        cols[str(names[j].as_py())] = pa.array(wide[:, j])
+    out = pa.table(cols)
+    if kind == "pandas":
+        frame = out.to_pandas()
+        return frame.set_index(time)
+    return from_arrow(out, kind if kind != "other" else "arrow")
