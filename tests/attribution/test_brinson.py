@@ -414,3 +414,12 @@ def test_bad_options_and_columns():
         brinson(table.set_column(3, "portfolio_weight", pa.array(["a", "b", "c"])))
     with pytest.raises(TypeError):
         brinson(table, "group")  # options are keyword-only
+
+
+def test_period_missing_on_the_benchmark_side_names_it():
+    # periods that do not line up: period 2 has portfolio rows but no benchmark holdings
+    data = pa.concat_tables([pa.table(_bacon_single(period=1)), pa.table(_bacon_single(period=2))])
+    data = data.set_column(5, "benchmark_weight", pa.array([0.4, 0.2, 0.4, 0.0, 0.0, 0.0]))
+    with pytest.raises(ValidationError, match=r"benchmark_weight.*portfolio 'A', period 2") as err:
+        brinson(data, linking="carino")
+    assert err.value.value == 0.0
