@@ -334,6 +334,8 @@ def rolling_mean_std_rows(x, r, r_step, window, ddof, what, scale, out):
     s1 = np.zeros(n_series)
     s2 = np.zeros(n_series)
     peak = np.zeros(n_series)
+    mean = np.empty(n_series)
+    ss = np.empty(n_series)
     for t in range(n_obs):
         rt = r[t * r_step]
         for j in range(n_series):
@@ -373,15 +375,22 @@ def rolling_mean_std_rows(x, r, r_step, window, ddof, what, scale, out):
             for j in range(n_series):
                 out[t, j] = np.nan
             continue
+        rare = False
         for j in range(n_series):
-            c = count[j]
-            mean = shift[j] + s1[j] / c
-            ss = s2[j] - s1[j] * s1[j] / c
-            if ss < _CANCEL * peak[j] and c > 0:
-                mean, ss = _window_mean_var(x, r, r_step, j, start, t + 1)
-            std = np.sqrt(ss / (c - ddof)) if ss > 0.0 else 0.0
-            if c - ddof <= 0:
-                std = np.nan
-            if c == 0:
-                mean = np.nan
-            out[t, j] = _pick(what, mean, std) * scale
+            c = float(count[j])
+            mean[j] = shift[j] + s1[j] / c
+            ss[j] = s2[j] - s1[j] * s1[j] / c
+            rare |= ss[j] < _CANCEL * peak[j]
+        if rare:
+            for j in range(n_series):
+                if ss[j] < _CANCEL * peak[j] and count[j] > 0:
+                    mean[j], ss[j] = _window_mean_var(x, r, r_step, j, start, t + 1)
+        for j in range(n_series):
+            den = float(count[j] - ddof)
+            std = np.sqrt(max(ss[j], 0.0) / den) if den > 0.0 else np.nan
+            if what == 0:
+                out[t, j] = std * scale
+            elif what == 1:
+                out[t, j] = mean[j] / std * scale
+            else:
+                out[t, j] = mean[j] * scale
