@@ -1,0 +1,92 @@
+"""Margin kernels against the plain references and against their uncompiled Python twins."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pmcore.kernels import margin as km
+from pmcore.margin.brackets import maintenance_amounts
+
+from .reference import close_plan_ref, margin_state_ref
+
+
+def random_arrays(seed, n_p, n_i, n, with_tiers=True):
+    """Kernel inputs: CSR book, positions, market, tiers (some instruments without), accounts."""
+    rng = np.random.default_rng(seed)
+    counts = rng.multinomial(n, np.ones(n_p) / n_p) if n_p else np.zeros(0, int)
+    offsets = np.zeros(n_p + 1, np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    instrument = rng.integers(0, n_i, n).astype(np.int32)
+    q = rng.normal(0, 5, n)
+    q[rng.random(n) < 0.1] = 0.0
+    entry = rng.uniform(50, 150, n)
+    lev = rng.choice([1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 125.0], n)
+    iso_margin = np.where(rng.random(n) < 0.4, np.abs(q) * entry / lev * rng.uniform(0.5, 2, n), np.nan)
+    pos = np.column_stack([q, entry, lev, iso_margin])
+    market = np.column_stack([rng.uniform(50, 150, n_i), rng.choice([1.0, 10.0, 0.9], n_i)])
+    br_offsets = np.zeros(n_i + 1, np.int64)
+    rows = []
+    for i in range(n_i):
+        k = int(rng.integers(0, 5)) if with_tiers else 0
+        if k:
+            floor = np.concatenate([[0.0], np.sort(rng.choice(np.arange(1, 40) * 50.0, k - 1, replace=False))])
+            rate = np.sort(rng.uniform(0.004, 0.2, k))
+            rows.append(np.column_stack([floor, rate, maintenance_amounts(floor, rate)]))
+        br_offsets[i + 1] = br_offsets[i] + k
+    br = np.vstack(rows) if rows else np.zeros((0, 3))
+    account = np.column_stack([rng.uniform(-100, 5000, n_p), rng.choice([1.0, 10.0], n_p)])
+    return offsets, instrument, pos, market, br_offsets, np.ascontiguousarray(br), account
+
+
+def run(kernel, args, n_p, n):
+    out_pos = np.full((n, km.N_POS_FIELDS), -7.0)
+    out_acc = np.full((n_p, km.N_ACC_FIELDS), -7.0)
+    kernel(*args, 0.5, out_pos, out_acc)
+    return out_pos, out_acc
+
+
+@given(seed=st.integers(0, 2**32 - 1), n_p=st.integers(1, 5), n_i=st.integers(1, 6),
+       n=st.integers(0, 30))
+def test_margin_state_matches_reference_and_twin(seed, n_p, n_i, n):
+    args = random_arrays(seed, n_p, n_i, n)
+    got_pos, got_acc = run(km.margin_state, args, n_p, n)
+    twin_pos, twin_acc = run(km.margin_state.py_func, args, n_p, n)
+    ref_pos, ref_acc = margin_state_ref(*args, 0.5)
+    np.testing.assert_allclose(got_pos, ref_pos, rtol=1e-9, atol=1e-7)
+    np.testing.assert_allclose(got_acc, ref_acc, rtol=1e-9, atol=1e-7)
+    np.testing.assert_allclose(got_pos, twin_pos, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(got_acc, twin_acc, rtol=1e-12, atol=1e-9)
+
+
+@given(seed=st.integers(0, 2**32 - 1), n_p=st.integers(1, 5), n=st.integers(0, 30),
+       target=st.sampled_from([100.0, 110.0, 150.0, 300.0]))
+def test_close_plan_matches_reference_and_twin(seed, n_p, n, target):
+    rng = np.random.default_rng(seed)
+    offsets = np.zeros(n_p + 1, np.int64)
+    np.cumsum(rng.multinomial(n, np.ones(n_p) / n_p), out=offsets[1:])
+    upnl = np.round(rng.normal(0, 100, n), 0)  # ties: the earlier position closes first
+    initial = np.where(rng.random(n) < 0.1, 0.0, rng.uniform(1, 200, n))
+    used = np.array([initial[offsets[p]:offsets[p + 1]].sum() for p in range(n_p)])
+    equity = rng.uniform(-50, 400, n_p)
+    flagged = rng.random(n_p) < 0.7
+    ref_rank, ref_after = close_plan_ref(offsets, upnl, initial, equity, used, target, flagged)
+    for kernel in (km.close_plan, km.close_plan.py_func):
+        rank = np.full(n, -1, np.int64)
+        after = np.empty(n_p)
+        kernel(offsets, upnl, initial, equity, used, target, flagged, rank, after)
+        np.testing.assert_array_equal(rank, ref_rank)
+        np.testing.assert_allclose(after, ref_after, rtol=1e-12)
+
+
+def test_liquidation_price_is_the_root_in_its_tier():
+    # one long, three tiers: the root must land where the notional at LP sits
+    br = np.array([[0.0, 0.01, 0.0], [1000.0, 0.05, 40.0], [5000.0, 0.10, 290.0]])
+    br_offsets = np.array([0, 3], np.int64)
+    for c in (10.0, 100.0, 500.0, 3000.0):
+        lp = km.liquidation_price(c, 1.0, 50.0, 100.0, br_offsets, br, 0, 10.0, 0.5)
+        notional = 50.0 * lp
+        t = km.tier_of(br[:, 0], 0, 3, notional)
+        mm = notional * br[t, 1] - br[t, 2]
+        assert c + 50.0 * (lp - 100.0) == np.float64(mm) or abs(c + 50.0 * (lp - 100.0) - mm) < 1e-9
