@@ -423,3 +423,18 @@ def test_period_missing_on_the_benchmark_side_names_it():
     with pytest.raises(ValidationError, match=r"benchmark_weight.*portfolio 'A', period 2") as err:
         brinson(data, linking="carino")
     assert err.value.value == 0.0
+
+
+def test_group_level_rows_in_code_order_match_any_order():
+    # rows already one per group in label order take the kernel's no-accumulation path
+    data = _bacon_single()
+    data["portfolio_weight"] = [0.7, 0.0, 0.3]
+    data["portfolio_return"] = [0.2, None, 0.06]
+    table = pa.table(data)
+    ordered = table.take(pa.array([1, 0, 2]))  # Japanese, UK, US: sorted labels
+    a = to_arrow(brinson(table, linking="carino", periods=True).effects, "x")
+    b = to_arrow(brinson(ordered, linking="carino", periods=True).effects, "x")
+    assert a.equals(b)
+    fused = to_arrow(brinson(ordered, linking="grap").linked, "x")
+    dense = to_arrow(brinson(table, linking="grap", periods=True).linked, "x")
+    assert fused.equals(dense)

@@ -254,18 +254,37 @@ def _pass(cell_start, port_start, group, wp, rp, wb, rb, ref_mode, ref, parent, 
                 ever[p, g] = 0
         for c in range(a, z):
             k = c if full else c - a
-            for j in range(4 * n_groups):
-                acc[j] = 0.0
-            for i in range(cell_start[c], cell_start[c + 1]):
-                g = group[i]
-                w = wp[i]
-                if w != 0.0:
-                    acc[g] += w
-                    acc[n_groups + g] += w * rp[i]
-                w = wb[i]
-                if w != 0.0:
-                    acc[2 * n_groups + g] += w
-                    acc[3 * n_groups + g] += w * rb[i]
+            lo = cell_start[c]
+            hi = cell_start[c + 1]
+            # group-level rows (one per group, in code order) need no accumulation
+            dense = hi - lo == n_groups
+            if dense:
+                for j in range(n_groups):
+                    if group[lo + j] != j:
+                        dense = False
+                        break
+            if dense:
+                for g in range(n_groups):
+                    i = lo + g
+                    w = wp[i]
+                    acc[g] = w
+                    acc[n_groups + g] = w * rp[i] if w != 0.0 else 0.0
+                    w = wb[i]
+                    acc[2 * n_groups + g] = w
+                    acc[3 * n_groups + g] = w * rb[i] if w != 0.0 else 0.0
+            else:
+                for j in range(4 * n_groups):
+                    acc[j] = 0.0
+                for i in range(lo, hi):
+                    g = group[i]
+                    w = wp[i]
+                    if w != 0.0:
+                        acc[g] += w
+                        acc[n_groups + g] += w * rp[i]
+                    w = wb[i]
+                    if w != 0.0:
+                        acc[2 * n_groups + g] += w
+                        acc[3 * n_groups + g] += w * rb[i]
             tot_p = 0.0
             tot_b = 0.0
             sum_wp = 0.0
@@ -305,10 +324,11 @@ def _pass(cell_start, port_start, group, wp, rp, wb, rb, ref_mode, ref, parent, 
                     alloc = 0.0
                     sel = 0.0
                     inter = c_p - c_b - w_p * r_ref
-                dst[k, 0, g] = w_p
-                dst[k, 1, g] = w_b
-                dst[k, 2, g] = r_p
-                dst[k, 3, g] = r_b
+                if full:
+                    dst[k, 0, g] = w_p
+                    dst[k, 1, g] = w_b
+                    dst[k, 2, g] = r_p
+                    dst[k, 3, g] = r_b
                 dst[k, 4, g] = alloc
                 dst[k, 5, g] = sel
                 dst[k, 6, g] = inter
