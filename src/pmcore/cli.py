@@ -86,9 +86,20 @@ def _valuation_section() -> str:
     return "\n".join(out)
 
 
+# (title, module under pmcore.demo_sections with a ``section() -> str``), in demo order
+SECTIONS = [
+    ("Performance metrics", "metrics"),
+    ("Performance attribution", "attribution"),
+]
+
+
 def demo() -> str:
     """Run every capability on the bundled sample data and return the report text."""
+    import importlib
+
     sections = [("Valuation and exposures", _valuation_section)]
+    for title, module in SECTIONS:
+        sections.append((title, importlib.import_module(f"pmcore.demo_sections.{module}").section))
     parts = []
     for title, fn in sections:
         parts.append("=" * 78)
