@@ -108,9 +108,10 @@ class Core:
     # ------------------------------------------------------------------ updates
     def apply_fills(self, f: dict, status: np.ndarray, *, atomic: bool, check: bool = True,
                     ignore_dup: bool = False, want_touched: bool = False):
-        """Apply encoded fills ``f``; returns the first rejected row (batch rolled back) or -1.
+        """Apply encoded fills ``f``; returns ``(bad, touched)``.
 
-        With ``want_touched`` returns ``(bad, (slots, before))`` instead.
+        ``bad`` is the first rejected row of an atomic batch (then rolled
+        back) or -1; ``touched`` is ``(slots, before)`` with ``want_touched``, else None.
         """
         n = len(status)
         use_ids = f["fid"] is not None
@@ -128,11 +129,11 @@ class Core:
             rows = np.flatnonzero(status[:bad] == ks.OK).astype(np.int64)
             ks.undo_fills(log, fid, rows, si, sf, self.s_int, self.s_num, self.s_status, self.s_opened,
                           self.ids, undo_i, undo_f)
-            return (int(bad), None) if want_touched else int(bad)
+            return int(bad), None
         self.version += 1
         if want_touched:
             return -1, ks.touched(log, undo_i, undo_f, self.n_slots)
-        return -1
+        return -1, None
 
     def add_ids(self, fid: np.ndarray) -> None:
         """Insert int64 ids (known absent)."""
