@@ -141,3 +141,26 @@ def test_period_returns_match_aggregate_returns(sp500_assets, period):
     close(got.to_numpy(), want.to_numpy())
     frame = pm.period_returns(sp500_assets.iloc[:, :3], period=period)
     close(frame.iloc[:, 0].to_numpy(), want.to_numpy())
+
+
+def test_dataframe_input_column_kernels(sp500_assets, aligned):
+    """pandas frames arrive Fortran-ordered and run the column kernels: same oracle."""
+    x = sp500_assets.to_numpy()
+    f = np.asfortranarray(x)
+    assert not f.flags.c_contiguous
+    close(pm.sharpe_ratio(sp500_assets).to_numpy(), ep.sharpe_ratio(x))
+    close(pm.annual_volatility(f), ep.annual_volatility(x))
+    close(pm.sortino_ratio(f), ep.sortino_ratio(x))
+    close(pm.max_drawdown(f), ep.max_drawdown(x))
+    close(pm.annual_return(f), ep.annual_return(x))
+    close(pm.omega_ratio(f), [ep.omega_ratio(x[:, j]) for j in range(x.shape[1])])
+    close(pm.value_at_risk(f), [ep.value_at_risk(x[:, j]) for j in range(x.shape[1])])
+    assets, index = aligned
+    y = assets.to_numpy()
+    a_pm, b_pm = pm.alpha_beta(np.asfortranarray(y), index.to_numpy())
+    ab = ep.alpha_beta_aligned(y, index.to_numpy()[:, None])
+    close(a_pm, ab[:, 0])
+    close(b_pm, ab[:, 1])
+    col = np.asfortranarray(x[:1500, :3])
+    want = np.column_stack([ep.roll_sharpe_ratio(col[:, j], 63) for j in range(3)])
+    close(pm.rolling_sharpe(col, 63)[62:], want, rtol=1e-9)

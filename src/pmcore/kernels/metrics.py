@@ -51,6 +51,39 @@ def total_return(x, out_total, out_count):
 
 
 @jit
+def _mean_std_col(x, r, r_step, ddof, j):
+    # two-pass mean and standard deviation of column j of x - r, NaN skipped
+    n_obs = x.shape[0]
+    total = 0.0
+    count = 0
+    lo = np.inf
+    hi = -np.inf
+    for t in range(n_obs):
+        v = x[t, j] - r[t * r_step]
+        if v == v:
+            total += v
+            count += 1
+            if v < lo:
+                lo = v
+            if v > hi:
+                hi = v
+    if count == 0:
+        return np.nan, np.nan
+    mean = total / count
+    if count - ddof <= 0:
+        return mean, np.nan
+    if lo == hi:
+        return mean, 0.0
+    ss = 0.0
+    for t in range(n_obs):
+        v = x[t, j] - r[t * r_step]
+        if v == v:
+            d = v - mean
+            ss += d * d
+    return mean, np.sqrt(ss / (count - ddof))
+
+
+@jit
 def mean_std(x, r, r_step, ddof, out_mean, out_std):
     """Mean and standard deviation of ``x - r`` per column, NaN skipped.
 
@@ -58,40 +91,8 @@ def mean_std(x, r, r_step, ddof, out_mean, out_std):
     values are all equal has a standard deviation of exactly 0; fewer than
     ``ddof + 1`` present values give NaN.
     """
-    n_obs, n_series = x.shape
-    for j in range(n_series):
-        total = 0.0
-        count = 0
-        lo = np.inf
-        hi = -np.inf
-        for t in range(n_obs):
-            v = x[t, j] - r[t * r_step]
-            if v == v:
-                total += v
-                count += 1
-                if v < lo:
-                    lo = v
-                if v > hi:
-                    hi = v
-        if count == 0:
-            out_mean[j] = np.nan
-            out_std[j] = np.nan
-            continue
-        mean = total / count
-        out_mean[j] = mean
-        if count - ddof <= 0:
-            out_std[j] = np.nan
-            continue
-        if lo == hi:
-            out_std[j] = 0.0
-            continue
-        ss = 0.0
-        for t in range(n_obs):
-            v = x[t, j] - r[t * r_step]
-            if v == v:
-                d = v - mean
-                ss += d * d
-        out_std[j] = np.sqrt(ss / (count - ddof))
+    for j in range(x.shape[1]):
+        out_mean[j], out_std[j] = _mean_std_col(x, r, r_step, ddof, j)
 
 
 @jit
@@ -459,6 +460,42 @@ def higher_moments(x, out):
 
 
 @jit
+def _alpha_beta_col(x, f, r, r_step, j):
+    # (mean residual, beta) of column j over the rows where it and f are present
+    n_obs = x.shape[0]
+    count = 0
+    sum_f = 0.0
+    for t in range(n_obs):
+        y = x[t, j]
+        g = f[t]
+        if y == y and g == g:
+            count += 1
+            sum_f += g
+    if count == 0:
+        return np.nan, np.nan
+    mean_f = sum_f / count
+    cov = 0.0
+    var = 0.0
+    for t in range(n_obs):
+        y = x[t, j]
+        g = f[t]
+        if y == y and g == g:
+            d = g - mean_f
+            cov += d * y
+            var += d * d
+    var /= count
+    beta = (cov / count) / var if var >= 1.0e-30 else np.nan
+    resid = 0.0
+    for t in range(n_obs):
+        y = x[t, j]
+        g = f[t]
+        if y == y and g == g:
+            rf = r[t * r_step]
+            resid += (y - rf) - beta * (g - rf)
+    return resid / count, beta
+
+
+@jit
 def alpha_beta(x, f, r, r_step, out_alpha_mean, out_beta):
     """Regression of each column on the factor ``f`` over rows where both are present.
 
@@ -466,41 +503,8 @@ def alpha_beta(x, f, r, r_step, out_alpha_mean, out_beta):
     (NaN when the factor variance is below 1e-30) and ``out_alpha_mean`` the
     mean of ``y - r - beta * (f - r)`` over the same rows.
     """
-    n_obs, n_series = x.shape
-    for j in range(n_series):
-        count = 0
-        sum_f = 0.0
-        for t in range(n_obs):
-            y = x[t, j]
-            g = f[t]
-            if y == y and g == g:
-                count += 1
-                sum_f += g
-        if count == 0:
-            out_alpha_mean[j] = np.nan
-            out_beta[j] = np.nan
-            continue
-        mean_f = sum_f / count
-        cov = 0.0
-        var = 0.0
-        for t in range(n_obs):
-            y = x[t, j]
-            g = f[t]
-            if y == y and g == g:
-                d = g - mean_f
-                cov += d * y
-                var += d * d
-        var /= count
-        beta = (cov / count) / var if var >= 1.0e-30 else np.nan
-        out_beta[j] = beta
-        resid = 0.0
-        for t in range(n_obs):
-            y = x[t, j]
-            g = f[t]
-            if y == y and g == g:
-                rf = r[t * r_step]
-                resid += (y - rf) - beta * (g - rf)
-        out_alpha_mean[j] = resid / count
+    for j in range(x.shape[1]):
+        out_alpha_mean[j], out_beta[j] = _alpha_beta_col(x, f, r, r_step, j)
 
 
 @jit
@@ -666,7 +670,7 @@ def mean_std_rows(x, r, r_step, ddof, out_mean, out_std):
             continue
         ss = s2[j] - s1[j] * s1[j] / c
         if ss <= 1.0e-8 * s2[j]:
-            mean_std(x[:, j:j + 1], r, r_step, ddof, out_mean[j:j + 1], out_std[j:j + 1])
+            out_mean[j], out_std[j] = _mean_std_col(x, r, r_step, ddof, j)
             continue
         out_mean[j] = shift[j] + s1[j] / c
         out_std[j] = np.sqrt(ss / (c - ddof)) if c - ddof > 0 else np.nan
@@ -784,7 +788,7 @@ def alpha_beta_rows(x, f, r, r_step, out_alpha_mean, out_beta):
             continue
         ssf = sff[j] - sf[j] * sf[j] / c
         if ssf < 1.0e-8 * sff[j]:
-            alpha_beta(x[:, j:j + 1], f, r, r_step, out_alpha_mean[j:j + 1], out_beta[j:j + 1])
+            out_alpha_mean[j], out_beta[j] = _alpha_beta_col(x, f, r, r_step, j)
             continue
         var = ssf / c
         cov = (sfy[j] - sf[j] * sy[j] / c) / c

@@ -9,8 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.special import ndtri
-
 from ..kernels import metrics as k
 from ._data import as_panel, check_choice, check_fraction, check_int, per_column
 
@@ -47,6 +45,8 @@ def _var_cvar(returns, cutoff, method, ddof, want_cvar):
         tail = np.empty(n)
         k.tail_quantiles(panel.values, c, q, tail)
         return panel, (tail if want_cvar else q)
+    from scipy.special import ndtri  # lazy: scipy is slow to import
+
     mean, std, skew, kurt = _cf_terms(panel, ddof)
     z = float(ndtri(c))
     phi = np.exp(-0.5 * z * z) / np.sqrt(2 * np.pi)
