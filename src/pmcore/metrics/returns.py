@@ -17,7 +17,6 @@ from ..kernels import metrics as k
 from . import _kernels as kd
 from ._data import (
     as_panel,
-    as_vector,
     check_choice,
     check_int,
     check_positive,
