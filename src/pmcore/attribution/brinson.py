@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..errors import ValidationError
-from ..frames import frame_kind, from_arrow, to_arrow
+from ..frames import frame_kind, require_columns, to_arrow
 from ..kernels.attribution import (
     N_FIELDS,
     brinson_cells,
@@ -21,7 +21,7 @@ from ..kernels.attribution import (
     link_dense,
 )
 from ._layout import Cells, dense_frame, group_codes, layout
-from ._result import FramesMixin, choose, float_values
+from ._result import FramesMixin, as_kind, choose, float_values
 from .linking import LINKING_METHODS
 
 __all__ = ["brinson", "BrinsonResult"]
@@ -291,9 +291,6 @@ def brinson(
     if not (weight_tolerance >= 0):
         raise ValidationError("is out of range", argument="weight_tolerance", value=weight_tolerance,
                               expected="a number >= 0")
-
-    from ..frames import require_columns
-
     require_columns(table, arg, [portfolio, period, *by_list, *WEIGHT_COLUMNS, *RETURN_COLUMNS])
     cells = layout(table, arg, portfolio, period)
     t = cells.table
@@ -402,7 +399,7 @@ def brinson(
         })
 
     def out_kind(tab):
-        return None if tab is None else from_arrow(tab, kind if kind != "other" else "arrow")
+        return as_kind(tab, kind)
 
     return BrinsonResult(
         effects=out_kind(level_tables[-1]) if level_tables else None,
