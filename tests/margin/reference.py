@@ -42,24 +42,28 @@ def liq_price(c, side, size, entry, tab, lev, default_fraction, notional_now):
 
 def margin_state_ref(offsets, instrument, pos, market, br_offsets, br, account, default_fraction):
     """Per-position and per-account outputs as in ``kernels.margin.margin_state``."""
+    pos = np.column_stack([np.asarray(a, float) for a in pos])
     n = len(instrument)
     n_p = len(offsets) - 1
     out_pos = np.zeros((n, 9))
     out_acc = np.zeros((n_p, 12))
     for p in range(n_p):
         rows = range(offsets[p], offsets[p + 1])
+        margin = {}
         for k in rows:
             i = instrument[k]
-            q, entry, lev, iso = pos[k]
+            q, entry, lev, isolated, given = pos[k]
             px, u = market[i]
             notional = abs(q) * px * u
             rate, amount = rate_amount(tiers(br_offsets, br, i), notional, lev, default_fraction)
             mm = notional * rate - amount if q != 0 else 0.0
+            if isolated:
+                margin[k] = given if not np.isnan(given) else abs(q) * entry * u / lev
             out_pos[k, :7] = [notional, notional / lev, mm, rate, amount, q * (px - entry) * u,
-                              iso if not np.isnan(iso) else notional / lev]
+                              margin.get(k, notional / lev)]
         rows = list(rows)
-        cross = [k for k in rows if np.isnan(pos[k, 3])]
-        iso_total = sum(pos[k, 3] for k in rows if not np.isnan(pos[k, 3]))
+        cross = [k for k in rows if not pos[k, 3]]
+        iso_total = sum(margin.values())
         wallet = account[p, 0]
         for k in rows:
             q = pos[k, 0]
@@ -69,12 +73,12 @@ def margin_state_ref(offsets, instrument, pos, market, br_offsets, br, account, 
             i = instrument[k]
             px, u = market[i]
             side = 1.0 if q > 0 else -1.0
-            if np.isnan(pos[k, 3]):
+            if not pos[k, 3]:
                 others = [j for j in cross if j != k]
                 c = (wallet - iso_total - sum(out_pos[j, 2] for j in others)
                      + sum(out_pos[j, 5] for j in others))
             else:
-                c = pos[k, 3]
+                c = margin[k]
             lp = liq_price(c, side, abs(q) * u, pos[k, 1], tiers(br_offsets, br, i), pos[k, 2],
                            default_fraction, out_pos[k, 0])
             out_pos[k, 7] = lp
@@ -86,8 +90,11 @@ def margin_state_ref(offsets, instrument, pos, market, br_offsets, br, account, 
         free = equity - used
         level = 100 * equity / used if used > 0 else np.inf
         ratio = (maint / equity if equity > 0 else np.inf) if maint > 0 else 0.0
+        acct_lev = account[p, 1]
+        if np.isnan(acct_lev):
+            acct_lev = max((pos[k, 2] for k in rows), default=1.0)
         out_acc[p] = [wallet, upnl, equity, sum(out_pos[k, 0] for k in rows), used, free, level,
-                      maint, ratio, equity - maint, max(free, 0.0) * account[p, 1], iso_total]
+                      maint, ratio, equity - maint, max(free, 0.0) * acct_lev, iso_total]
     return out_pos, out_acc
 
 

@@ -23,8 +23,9 @@ def random_arrays(seed, n_p, n_i, n, with_tiers=True):
     q[rng.random(n) < 0.1] = 0.0
     entry = rng.uniform(50, 150, n)
     lev = rng.choice([1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 125.0], n)
-    iso_margin = np.where(rng.random(n) < 0.4, np.abs(q) * entry / lev * rng.uniform(0.5, 2, n), np.nan)
-    pos = np.column_stack([q, entry, lev, iso_margin])
+    isolated = rng.random(n) < 0.4
+    iso_margin = np.where(rng.random(n) < 0.5, np.abs(q) * entry / lev * rng.uniform(0.5, 2, n), np.nan)
+    pos = (q, entry, lev, isolated, iso_margin)
     market = np.column_stack([rng.uniform(50, 150, n_i), rng.choice([1.0, 10.0, 0.9], n_i)])
     br_offsets = np.zeros(n_i + 1, np.int64)
     rows = []
@@ -33,10 +34,10 @@ def random_arrays(seed, n_p, n_i, n, with_tiers=True):
         if k:
             floor = np.concatenate([[0.0], np.sort(rng.choice(np.arange(1, 40) * 50.0, k - 1, replace=False))])
             rate = np.sort(rng.uniform(0.004, 0.2, k))
-            rows.append(np.column_stack([floor, rate, maintenance_amounts(floor, rate)]))
+            rows.append(km.tier_table(floor, rate, maintenance_amounts(floor, rate)))
         br_offsets[i + 1] = br_offsets[i] + k
-    br = np.vstack(rows) if rows else np.zeros((0, 3))
-    account = np.column_stack([rng.uniform(-100, 5000, n_p), rng.choice([1.0, 10.0], n_p)])
+    br = np.vstack(rows) if rows else np.zeros((0, 5))
+    account = np.column_stack([rng.uniform(-100, 5000, n_p), rng.choice([1.0, 10.0, np.nan], n_p)])
     return offsets, instrument, pos, market, br_offsets, np.ascontiguousarray(br), account
 
 
@@ -52,7 +53,11 @@ def run(kernel, args, n_p, n):
 def test_margin_state_matches_reference_and_twin(seed, n_p, n_i, n):
     args = random_arrays(seed, n_p, n_i, n)
     got_pos, got_acc = run(km.margin_state, args, n_p, n)
+    par_pos, par_acc = run(km.margin_state_parallel, args, n_p, n)
+    np.testing.assert_array_equal(par_pos, got_pos)
+    np.testing.assert_array_equal(par_acc, got_acc)
     twin_pos, twin_acc = run(km.margin_state.py_func, args, n_p, n)
+    np.testing.assert_allclose(got_pos, twin_pos, rtol=1e-15, atol=0)
     ref_pos, ref_acc = margin_state_ref(*args, 0.5)
     np.testing.assert_allclose(got_pos, ref_pos, rtol=1e-9, atol=1e-7)
     np.testing.assert_allclose(got_acc, ref_acc, rtol=1e-9, atol=1e-7)
@@ -82,11 +87,12 @@ def test_close_plan_matches_reference_and_twin(seed, n_p, n, target):
 
 def test_liquidation_price_is_the_root_in_its_tier():
     # one long, three tiers: the root must land where the notional at LP sits
-    br = np.array([[0.0, 0.01, 0.0], [1000.0, 0.05, 40.0], [5000.0, 0.10, 290.0]])
+    br = km.tier_table(np.array([0.0, 1000.0, 5000.0]), np.array([0.01, 0.05, 0.10]),
+                       np.array([0.0, 40.0, 290.0]))
     br_offsets = np.array([0, 3], np.int64)
     for c in (10.0, 100.0, 500.0, 3000.0):
         lp = km.liquidation_price(c, 1.0, 50.0, 100.0, br_offsets, br, 0, 10.0, 0.5)
         notional = 50.0 * lp
-        t = km.tier_of(br[:, 0], 0, 3, notional)
+        t = km.tier_of(br, 0, 3, notional)
         mm = notional * br[t, 1] - br[t, 2]
         assert c + 50.0 * (lp - 100.0) == np.float64(mm) or abs(c + 50.0 * (lp - 100.0) - mm) < 1e-9

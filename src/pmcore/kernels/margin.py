@@ -3,23 +3,30 @@
 Conventions shared by the kernels (the public layer in :mod:`pmcore.margin`
 builds these arrays and validates them first):
 
-* ``pos``: float64[n_positions, 4] with columns quantity (signed), entry
-  price (average cost per unit), leverage, isolated margin (NaN for a cross
-  position; for an isolated position the margin set aside for it, base currency).
+* ``pos``: a tuple of five arrays over the positions: quantity (float64,
+  signed), entry price (float64, average cost per unit), leverage (float64),
+  isolated (bool; False: cross) and the margin set aside for an isolated
+  position (float64, base currency; NaN: the entry notional / leverage). Any
+  of them may be a broadcast (stride-0) view of one value.
 * ``market``: float64[n_instruments, 2] with columns mark price (instrument
   currency) and unit scale (multiplier x fx rate to base currency).
 * ``br_offsets``: int64[n_instruments + 1]; the tiers of instrument ``i`` are
-  rows ``br_offsets[i]:br_offsets[i + 1]`` of ``br``, float64[n_tiers, 3] with
+  rows ``br_offsets[i]:br_offsets[i + 1]`` of ``br``, float64[n_tiers, 5] with
   columns notional floor (base currency, increasing, the first is 0),
-  maintenance margin rate and maintenance amount. An instrument without tiers
+  maintenance margin rate, maintenance amount, ``1 / (rate - 1)`` and
+  ``1 / (rate + 1)`` (see :func:`tier_table`). An instrument without tiers
   uses the flat rate ``default_fraction / leverage`` (a fraction of initial
   margin) and no maintenance amount.
 * ``account``: float64[n_accounts, 2] with columns wallet balance (cash in base
-  currency) and account leverage (for buying power).
+  currency) and account leverage for buying power (NaN: the highest leverage
+  of the account's positions, 1 without positions).
 """
 
 from __future__ import annotations
 
+import types
+
+import numba
 import numpy as np
 
 from ._jit import jit
@@ -34,14 +41,15 @@ N_ACC_FIELDS = 12
 
 
 @jit
-def tier_of(floor, lo, hi, notional):
-    """Row in ``lo:hi`` of the last tier whose floor is <= ``notional`` (``lo`` if none)."""
+def tier_of(br, lo, hi, notional):
+    """Row in ``lo:hi`` of ``br`` of the last tier whose floor is <= ``notional`` (``lo`` if none).
+
+    Branch-free: counts the floors above the first that are <= ``notional``
+    (floors increase, so the count is the tier).
+    """
     t = lo
     for j in range(lo + 1, hi):
-        if floor[j] <= notional:
-            t = j
-        else:
-            break
+        t += br[j, 0] <= notional
     return t
 
 
@@ -52,8 +60,22 @@ def maintenance(br_offsets, br, i, notional, leverage, default_fraction):
     hi = br_offsets[i + 1]
     if lo == hi:
         return default_fraction / leverage, 0.0
-    t = tier_of(br[:, 0], lo, hi, notional)
+    t = tier_of(br, lo, hi, notional)
     return br[t, 1], br[t, 2]
+
+
+@jit
+def tier_table(floor, rate, amount):
+    """The ``br`` layout: floor, rate, amount, ``1 / (rate - 1)``, ``1 / (rate + 1)`` per tier."""
+    n = floor.shape[0]
+    out = np.empty((n, 5))
+    for t in range(n):
+        out[t, 0] = floor[t]
+        out[t, 1] = rate[t]
+        out[t, 2] = amount[t]
+        out[t, 3] = 1.0 / (rate[t] - 1.0)
+        out[t, 4] = 1.0 / (rate[t] + 1.0)
+    return out
 
 
 @jit
@@ -63,31 +85,34 @@ def liquidation_price(c, side, size, entry, br_offsets, br, i, leverage, default
     ``c`` is the margin that backs the position (isolated margin, or the cross
     wallet balance less the other positions' maintenance margin plus their
     unrealized PnL), ``side`` is +1 or -1, ``size`` is ``|q| * multiplier * fx``.
-    Per tier the exchange's formula gives
-    ``(c + amount - side * size * entry) / (size * (rate - side))``; the
-    maintenance margin being the maximum of its tier lines, the liquidation
-    price is the largest of these roots for a long and the smallest for a
-    short, which is the root in the tier the liquidation notional falls in.
-    A long that no positive price liquidates gets 0.
+    In tier :math:`t` the exchange's formula gives the root
+    ``(c + amount_t - side * size * entry) / (size * (rate_t - side))``; the
+    liquidation price is the root whose notional falls in its own tier (the
+    exchange: substitute the tier of the liquidation notional and recompute).
+    The maintenance margin being continuous and convex in the notional (the
+    maximum of its tier lines), that root is the largest one over the tiers
+    for a long and the smallest for a short, which needs no search. A long
+    that no positive price liquidates gets 0.
     """
     lo = br_offsets[i]
     hi = br_offsets[i + 1]
+    base = c - side * size * entry
     if lo == hi:
-        best = (c - side * size * entry) / (size * (default_fraction / leverage - side))
-    else:
-        best = (c + br[lo, 2] - side * size * entry) / (size * (br[lo, 1] - side))
+        return max(base / (size * (default_fraction / leverage - side)), 0.0)
+    inv = 1.0 / size
+    if side > 0.0:
+        best = (base + br[lo, 2]) * br[lo, 3]
         for t in range(lo + 1, hi):
-            p = (c + br[t, 2] - side * size * entry) / (size * (br[t, 1] - side))
-            if side > 0:
-                best = max(best, p)
-            else:
-                best = min(best, p)
-    return max(best, 0.0)
+            best = max(best, (base + br[t, 2]) * br[t, 3])
+    else:
+        best = (base + br[lo, 2]) * br[lo, 4]
+        for t in range(lo + 1, hi):
+            best = min(best, (base + br[t, 2]) * br[t, 4])
+    return max(best * inv, 0.0)
 
 
-@jit
-def margin_state(offsets, instrument, pos, market, br_offsets, br, account, default_fraction,
-                 out_pos, out_acc):
+def _margin_state(offsets, instrument, pos, market, br_offsets, br, account, default_fraction,
+                  out_pos, out_acc):
     """Margin of every position and account, with isolated and cross liquidation prices.
 
     Parameters
@@ -111,8 +136,9 @@ def margin_state(offsets, instrument, pos, market, br_offsets, br, account, defa
         used, free margin, margin level (percent), maintenance margin, margin
         ratio, excess liquidity, buying power and the isolated margin total.
     """
+    quantity, entry, leverage, isolated, margin = pos
     n_p = offsets.shape[0] - 1
-    for p in range(n_p):
+    for p in numba.prange(n_p):
         upnl = 0.0
         gross = 0.0
         used = 0.0
@@ -120,17 +146,19 @@ def margin_state(offsets, instrument, pos, market, br_offsets, br, account, defa
         iso = 0.0
         cross_maint = 0.0
         cross_upnl = 0.0
+        top = 0.0
         for k in range(offsets[p], offsets[p + 1]):
             i = instrument[k]
-            q = pos[k, 0]
-            lev = pos[k, 2]
+            q = quantity[k]
+            lev = leverage[k]
+            top = max(top, lev)
             px = market[i, 0]
             u = market[i, 1]
             notional = abs(q) * px * u
             rate, amount = maintenance(br_offsets, br, i, notional, lev, default_fraction)
             mm = notional * rate - amount if q != 0.0 else 0.0
             im = notional / lev
-            pnl = q * (px - pos[k, 1]) * u
+            pnl = q * (px - entry[k]) * u
             out_pos[k, NOTIONAL] = notional
             out_pos[k, INITIAL] = im
             out_pos[k, MAINT] = mm
@@ -141,9 +169,12 @@ def margin_state(offsets, instrument, pos, market, br_offsets, br, account, defa
             gross += notional
             used += im
             maint += mm
-            if pos[k, 3] == pos[k, 3]:  # isolated
-                iso += pos[k, 3]
-                out_pos[k, POS_MARGIN] = pos[k, 3]
+            if isolated[k]:  # isolated
+                m = margin[k]
+                if m != m:
+                    m = abs(q) * entry[k] * u / lev
+                iso += m
+                out_pos[k, POS_MARGIN] = m
             else:
                 cross_maint += mm
                 cross_upnl += pnl
@@ -151,7 +182,7 @@ def margin_state(offsets, instrument, pos, market, br_offsets, br, account, defa
         wallet = account[p, 0]
         cross_wallet = wallet - iso
         for k in range(offsets[p], offsets[p + 1]):
-            q = pos[k, 0]
+            q = quantity[k]
             if q == 0.0:
                 out_pos[k, LIQ] = np.nan
                 out_pos[k, DIST] = np.nan
@@ -159,13 +190,13 @@ def margin_state(offsets, instrument, pos, market, br_offsets, br, account, defa
             i = instrument[k]
             px = market[i, 0]
             side = 1.0 if q > 0.0 else -1.0
-            if pos[k, 3] == pos[k, 3]:
-                c = pos[k, 3]
+            if isolated[k]:
+                c = out_pos[k, POS_MARGIN]
             else:
                 c = (cross_wallet - (cross_maint - out_pos[k, MAINT])
                      + (cross_upnl - out_pos[k, UPNL]))
-            lp = liquidation_price(c, side, abs(q) * market[i, 1], pos[k, 1], br_offsets, br, i,
-                                   pos[k, 2], default_fraction)
+            lp = liquidation_price(c, side, abs(q) * market[i, 1], entry[k], br_offsets, br, i,
+                                   leverage[k], default_fraction)
             out_pos[k, LIQ] = lp
             out_pos[k, DIST] = side * (px - lp) / px
         equity = wallet + upnl
@@ -183,8 +214,29 @@ def margin_state(offsets, instrument, pos, market, br_offsets, br, account, defa
         else:
             out_acc[p, RATIO] = 0.0
         out_acc[p, EXCESS] = equity - maint
-        out_acc[p, BUYING] = max(free, 0.0) * account[p, 1]
+        acct_lev = account[p, 1]
+        if acct_lev != acct_lev:
+            acct_lev = top if top > 0.0 else 1.0
+        out_acc[p, BUYING] = max(free, 0.0) * acct_lev
         out_acc[p, ISOLATED] = iso
+
+
+def _renamed(func, name, doc):
+    """A copy of ``func`` under another name (its own on-disk cache entry)."""
+    twin = types.FunctionType(func.__code__, func.__globals__, name, func.__defaults__, func.__closure__)
+    twin.__qualname__ = name
+    twin.__doc__ = doc
+    return twin
+
+
+margin_state = jit(_renamed(_margin_state, "margin_state", _margin_state.__doc__))
+margin_state_parallel = jit(_renamed(
+    _margin_state, "margin_state_parallel",
+    "``margin_state`` with the accounts split over threads (for large books; same arguments)."),
+    parallel=True)
+
+#: positions above which the public layer calls :func:`margin_state_parallel`
+PARALLEL_POSITIONS = 200_000
 
 
 @jit

@@ -19,6 +19,7 @@ import pyarrow.csv as pacsv
 from ..book import Book
 from ..errors import ValidationError
 from ..frames import KINDS, encode, float_column, from_arrow, id_column, require_columns, to_arrow
+from ..kernels.margin import tier_table
 
 __all__ = ["sample_margin_brackets", "align_brackets", "maintenance_amounts", "MAX_LEVERAGE"]
 
@@ -107,15 +108,15 @@ def align_brackets(book: Book, brackets: Any) -> tuple[np.ndarray, np.ndarray, n
     Returns
     -------
     br_offsets : int64[n_instruments + 1]
-    br : float64[n_tiers, 3]
-        Floor, maintenance rate and maintenance amount of each tier, grouped by
-        instrument, floors increasing.
+    br : float64[n_tiers, 5]
+        Floor, maintenance rate, maintenance amount, ``1 / (rate - 1)`` and
+        ``1 / (rate + 1)`` of each tier, grouped by instrument, floors increasing.
     max_leverage : float64[n_tiers]
         Maximum leverage of each tier (125 where the table gives none).
     """
     n_i = book.n_instruments
     if brackets is None:
-        return np.zeros(n_i + 1, np.int64), np.zeros((0, 3)), np.zeros(0)
+        return np.zeros(n_i + 1, np.int64), np.zeros((0, 5)), np.zeros(0)
     arg = "brackets"
     table = to_arrow(brackets, arg)
     require_columns(table, arg, BRACKET_COLUMNS)
@@ -187,10 +188,11 @@ def align_brackets(book: Book, brackets: Any) -> tuple[np.ndarray, np.ndarray, n
             raise ValidationError(f"{kind} the next tier", argument=arg, column="notional_cap",
                                   row=int(order[j]), value=float(cap[order[j]]),
                                   expected=f"the next tier's floor {f[j + 1]!r}")
-    if not has_amount:
-        a = np.empty(len(order))
-        for i in np.flatnonzero(counts):
-            lo, hi = offsets[i], offsets[i + 1]
-            a[lo:hi] = maintenance_amounts(f[lo:hi], r[lo:hi])
-    br = np.column_stack([f, r, a]) if len(order) else np.zeros((0, 3))
-    return offsets, np.ascontiguousarray(br), max_lev[order]
+    if not has_amount and len(order):
+        # cum_n = cum_{n-1} + floor_n (r_n - r_{n-1}), restarting at each instrument's first tier
+        step = np.zeros(len(order))
+        step[1:] = np.where(same, f[1:] * (r[1:] - r[:-1]), 0.0)
+        total = np.cumsum(step)
+        a = total - total[np.flatnonzero(first)][np.cumsum(first) - 1]
+    br = tier_table(f, r, a) if len(order) else np.zeros((0, 5))
+    return offsets, br, max_lev[order]

@@ -14,6 +14,7 @@ from ..book import Book
 from ..errors import ValidationError
 from ..frames import encode, float_column, frame_kind, from_arrow, id_column, require_columns, to_arrow
 from ..kernels import margin as km
+from ..kernels.valuation import cash_in_base
 from ..market import align_fx, align_prices, position_portfolio
 from ..valuation import _book
 from .brackets import MAX_LEVERAGE, align_brackets
@@ -86,7 +87,11 @@ def _per_position(book: Book, value: Any, arg: str, pos_table: pa.Table | None, 
     if value is None:
         value = default
     if isinstance(value, (np.ndarray, list, tuple)):
-        arr = parse(pa.table({arg: np.asarray(value)}), arg, arg)
+        arr = np.asarray(value)
+        if arr.shape != (n,):
+            raise ValidationError("has the wrong shape", argument=arg, value=arr.shape,
+                                  expected=f"({n},): one value per position of the book, in book order")
+        arr = parse(arr, arg, arg)
         if arr.shape != (n,):
             raise ValidationError("has the wrong shape", argument=arg, value=arr.shape,
                                   expected=f"({n},): one value per position of the book, in book order")
@@ -112,7 +117,14 @@ def _per_position(book: Book, value: Any, arg: str, pos_table: pa.Table | None, 
     return np.full(n, scalar), np.full(book.n_portfolios, scalar)
 
 
-def _parse_leverage(table: pa.Table, arg: str, column: str | None) -> np.ndarray:
+def _parse_leverage(table: Any, arg: str, column: str | None) -> np.ndarray:
+    if isinstance(table, np.ndarray):  # an array in book order: checked without a copy
+        if table.dtype.kind not in "fiu":
+            raise ValidationError("must be numbers", argument=arg, value=str(table.dtype),
+                                  expected="a leverage from 1 to 125")
+        vals = table.astype(np.float64, copy=False)
+        _check_leverage(vals, arg, None)
+        return vals
     name = column or table.column_names[0]
     try:
         vals = float_column(table, arg, name)
@@ -125,7 +137,11 @@ def _parse_leverage(table: pa.Table, arg: str, column: str | None) -> np.ndarray
     return vals
 
 
-def _parse_mode(table: pa.Table, arg: str, column: str | None) -> np.ndarray:
+def _parse_mode(table: Any, arg: str, column: str | None) -> np.ndarray:
+    if isinstance(table, np.ndarray):
+        if table.dtype == bool:
+            return table
+        table = pa.table({arg: table})
     name = column or table.column_names[0]
     col = table.column(name)
     if pa.types.is_boolean(col.type):
@@ -140,7 +156,18 @@ def _parse_mode(table: pa.Table, arg: str, column: str | None) -> np.ndarray:
     return code == 1
 
 
-def _parse_margin(table: pa.Table, arg: str, column: str | None) -> np.ndarray:
+def _parse_margin(table: Any, arg: str, column: str | None) -> np.ndarray:
+    if isinstance(table, np.ndarray) and table.dtype.kind == "f":
+        vals = table.astype(np.float64, copy=False)
+        with np.errstate(invalid="ignore"):
+            bad = (vals < 0) | (vals == np.inf)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise ValidationError("holds an invalid margin", argument=arg, row=row,
+                                  value=float(vals[row]), expected="a finite amount >= 0, or NaN")
+        return vals
+    if isinstance(table, np.ndarray):
+        table = pa.table({arg: table})
     name = column or table.column_names[0]
     if pa.types.is_null(table.column(name).type):
         return np.full(table.num_rows, np.nan)
@@ -169,11 +196,10 @@ class MarginState:
     book : pmcore.Book
     price, fx : numpy.ndarray
         Mark price per instrument and fx rate per currency used.
-    leverage, isolated, isolated_margin : numpy.ndarray
-        Per position (book order): leverage, isolated mode, margin set aside
-        (NaN for cross positions).
-    account_leverage : numpy.ndarray
-        Per portfolio: the leverage used for buying power and new orders.
+    pos, account : numpy.ndarray
+        Kernel inputs per position and per portfolio (see
+        :mod:`pmcore.kernels.margin`); ``leverage``, ``isolated``,
+        ``isolated_margin`` and ``account_leverage`` read them.
     position_matrix_, account_matrix_ : numpy.ndarray
         Kernel outputs (see :mod:`pmcore.kernels.margin` for the columns).
     """
@@ -182,10 +208,8 @@ class MarginState:
     price: np.ndarray
     fx: np.ndarray
     unit_scale: np.ndarray
-    leverage: np.ndarray
-    isolated: np.ndarray
-    isolated_margin: np.ndarray
-    account_leverage: np.ndarray
+    pos: tuple
+    account: np.ndarray
     br_offsets: np.ndarray
     br: np.ndarray
     br_max_leverage: np.ndarray
@@ -193,6 +217,35 @@ class MarginState:
     position_matrix_: np.ndarray
     account_matrix_: np.ndarray
     _cache: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def leverage(self) -> np.ndarray:
+        """Per position (book order, every account)."""
+        return self.pos[2]
+
+    @property
+    def isolated(self) -> np.ndarray:
+        """bool per position: isolated margin mode."""
+        return self.pos[3]
+
+    @property
+    def isolated_margin(self) -> np.ndarray:
+        """Margin set aside per isolated position; NaN for cross positions."""
+        return np.where(self.isolated, self.position_matrix_[:, km.POS_MARGIN], np.nan)
+
+    @cached_property
+    def account_leverage(self) -> np.ndarray:
+        """Per portfolio: the leverage of buying power and of new positions."""
+        lev = self.account[:, 1].copy()
+        todo = np.isnan(lev)
+        if todo.any():
+            counts = np.diff(self.book.offsets)
+            top = np.ones(self.book.n_portfolios)
+            has = counts > 0
+            if has.any():
+                top[has] = np.maximum.reduceat(np.asarray(self.pos[2]), self.book.offsets[:-1][has])
+            lev[todo] = top[todo]
+        return lev
 
     # ------------------------------------------------------------------ selection
     @cached_property
@@ -385,11 +438,16 @@ def margin_state(
     prices, fx
         Mark prices and fx rates, as for :func:`pmcore.value`.
     leverage : float, array, mapping or frame, keyword-only
-        1 to 125. One number for every position (default 10), float64[n_positions]
+        1 to 125. One number for every position (default: the positions
+        frame's ``leverage`` column, else 10), float64[n_positions]
         in book order, a mapping ``{portfolio_id: leverage}``, or a frame with
-        ``portfolio_id``, optional ``instrument_id`` and ``leverage``.
+        ``portfolio_id``, optional ``instrument_id`` and ``leverage``. The
+        account leverage (buying power, new positions) is the number or the
+        account's value; per position, the account's highest.
     margin_mode : str, array, mapping or frame, keyword-only
-        ``"cross"`` (default) or ``"isolated"``, in the same forms.
+        ``"cross"`` or ``"isolated"`` (default: the positions frame's
+        ``margin_mode`` column, else cross), in the same forms (or a bool
+        array, True for isolated).
     isolated_margin : array or frame, keyword-only
         Margin set aside for each isolated position (base currency); missing
         or null: the entry notional / leverage.
@@ -465,42 +523,43 @@ def margin_state(
                               value=default_maintenance, expected="a number in (0, 1)")
     price_vec, _ = align_prices(bk, prices)
     fx_vec = align_fx(bk, fx)
-    lev, acct_lev = _per_position(bk, leverage, "leverage", pos_table, _parse_leverage, 10.0)
-    iso, _ = _per_position(bk, margin_mode, "margin_mode", pos_table, _parse_mode, "cross")
-    iso = iso.astype(bool)
-    if isolated_margin is None and (pos_table is None or "isolated_margin" not in pos_table.column_names):
-        given = np.full(bk.n_positions, np.nan)
+    n = bk.n_positions
+    account = np.empty((bk.n_portfolios, 2))
+    no_column = pos_table is None or "leverage" not in pos_table.column_names
+    if leverage is None and no_column:
+        leverage = 10.0
+    if isinstance(leverage, (int, float)) and not isinstance(leverage, bool) and no_column:
+        _check_leverage(np.array([float(leverage)]), "leverage", None)
+        lev = np.broadcast_to(np.float64(leverage), (n,))
+        account[:, 1] = leverage
     else:
-        given, _ = _per_position(bk, isolated_margin, "isolated_margin", pos_table, _parse_margin, np.nan)
+        lev, acct_lev = _per_position(bk, leverage, "leverage", pos_table, _parse_leverage, 10.0)
+        account[:, 1] = np.nan if acct_lev is None else acct_lev
+    no_column = pos_table is None or "margin_mode" not in pos_table.column_names
+    if margin_mode is None and no_column:
+        margin_mode = "cross"
+    if isinstance(margin_mode, str) and margin_mode in MODES and no_column:
+        iso = np.broadcast_to(np.bool_(margin_mode == "isolated"), (n,))
+    else:
+        iso = _per_position(bk, margin_mode, "margin_mode", pos_table, _parse_mode, "cross")[0].astype(bool)
+    if isolated_margin is None and (pos_table is None or "isolated_margin" not in pos_table.column_names):
+        given = np.broadcast_to(np.float64(np.nan), (n,))
+    else:
+        given = _per_position(bk, isolated_margin, "isolated_margin", pos_table, _parse_margin, np.nan)[0]
+    pos = (bk.quantity, bk.avg_price, lev, iso, given)
     scale = bk.multiplier * fx_vec[bk.instrument_currency]
-    u = scale[bk.instrument]
-    entry_margin = np.abs(bk.quantity) * bk.avg_price * u / lev
-    iso_margin = np.where(iso, np.where(np.isnan(given), entry_margin, given), np.nan)
-    if acct_lev is None:  # per position: the account's highest, 10 for an empty account
-        acct_lev = np.full(bk.n_portfolios, 10.0)
-        counts = np.diff(bk.offsets)
-        if bk.n_positions:
-            starts = bk.offsets[:-1][counts > 0]
-            acct_lev[counts > 0] = np.maximum.reduceat(lev, starts)
     br_offsets, br, br_max = align_brackets(bk, brackets)
-    pos = np.empty((bk.n_positions, 4))
-    pos[:, 0] = bk.quantity
-    pos[:, 1] = bk.avg_price
-    pos[:, 2] = lev
-    pos[:, 3] = iso_margin
     market = np.column_stack([price_vec, scale])
     cash_base = np.empty((bk.n_portfolios, 2))
-    from ..kernels.valuation import cash_in_base
-
     cash_in_base(bk.cash_offsets, bk.cash_currency, bk.cash_amounts, fx_vec, cash_base)
-    account = np.column_stack([cash_base[:, 0], acct_lev])
-    out_pos = np.empty((bk.n_positions, km.N_POS_FIELDS))
+    account[:, 0] = cash_base[:, 0]
+    out_pos = np.empty((n, km.N_POS_FIELDS))
     out_acc = np.empty((bk.n_portfolios, km.N_ACC_FIELDS))
-    km.margin_state(bk.offsets, bk.instrument, pos, market, br_offsets, br, account,
-                    float(default_maintenance), out_pos, out_acc)
+    kernel = km.margin_state_parallel if n >= km.PARALLEL_POSITIONS else km.margin_state
+    kernel(bk.offsets, bk.instrument, pos, market, br_offsets, br, account, float(default_maintenance),
+           out_pos, out_acc)
     return MarginState(
-        book=bk, price=price_vec, fx=fx_vec, unit_scale=scale, leverage=lev, isolated=iso,
-        isolated_margin=iso_margin, account_leverage=acct_lev, br_offsets=br_offsets, br=br,
-        br_max_leverage=br_max, default_fraction=float(default_maintenance),
-        position_matrix_=out_pos, account_matrix_=out_acc,
+        book=bk, price=price_vec, fx=fx_vec, unit_scale=scale, pos=pos, account=account,
+        br_offsets=br_offsets, br=br, br_max_leverage=br_max,
+        default_fraction=float(default_maintenance), position_matrix_=out_pos, account_matrix_=out_acc,
     )
