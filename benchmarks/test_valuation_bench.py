@@ -21,16 +21,18 @@ def frames(data):
     import polars as pl
 
     return {"arrow": data, "polars": {k: pl.from_arrow(v) for k, v in data.items()},
+            "categorical": vd.categorical(data),
             "pandas": {k: v.to_pandas() for k, v in data.items()}}
 
 
-@pytest.mark.parametrize("impl", ["pmcore", "pmcore-polars-in", "polars", "pandas"])
+@pytest.mark.parametrize("impl", ["pmcore", "pmcore-polars-in", "pmcore-categorical", "polars", "pandas"])
 def test_end_to_end(benchmark, frames, impl):
     """Frames with string ids in: value every portfolio and its exposures by sector."""
     benchmark.group = "end-to-end value + exposures"
     run, d = {
         "pmcore": (vd.run_pmcore, frames["arrow"]),
         "pmcore-polars-in": (vd.run_pmcore, frames["polars"]),
+        "pmcore-categorical": (vd.run_pmcore, frames["categorical"]),
         "polars": (vd.run_polars, frames["polars"]),
         "pandas": (vd.run_pandas, frames["pandas"]),
     }[impl]

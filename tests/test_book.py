@@ -137,7 +137,25 @@ def test_integer_ids_are_accepted():
 def test_polars_categorical_and_string_view_ids():
     pl = pytest.importorskip("polars")
     pos, inst, prices, fx, cash, accounts = random_book(3)
-    ppos = pl.from_arrow(pos).with_columns(pl.col("instrument_id").cast(pl.Categorical))
+    ppos = pl.from_arrow(pos).with_columns(pl.col("instrument_id").cast(pl.Categorical),
+                                           pl.col("portfolio_id").cast(pl.Categorical))
     a = pm.value(pm.Book.from_frames(ppos, pl.from_arrow(inst), cash=cash), prices, fx)
     b = pm.value(pm.Book.from_frames(pos, inst, cash=cash), prices, fx)
     np.testing.assert_array_equal(a["equity"].to_numpy(), b.column("equity").to_numpy())
+
+
+def test_categorical_ids_hash_only_their_dictionary():
+    pd = pytest.importorskip("pandas")
+    pos, inst, prices, fx, cash, _ = random_book(4)
+    df = pos.to_pandas()
+    df["portfolio_id"] = pd.Categorical(df.portfolio_id, categories=sorted(set(df.portfolio_id)) + ["UNUSED"])
+    df["instrument_id"] = df.instrument_id.astype("category")
+    a = pm.Book.from_frames(df, inst)
+    b = pm.Book.from_frames(pos, inst)
+    assert a.portfolio_ids.to_pylist() == b.portfolio_ids.to_pylist()  # unused category dropped
+    np.testing.assert_array_equal(a.instrument, b.instrument)
+    np.testing.assert_array_equal(a.quantity, b.quantity)
+    df.loc[3, "instrument_id"] = None
+    with pytest.raises(pm.ValidationError, match="missing id") as info:
+        pm.Book.from_frames(df, inst)
+    assert info.value.row == 3

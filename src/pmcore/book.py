@@ -204,8 +204,8 @@ class Book:
 
         quantity = float_column(pos, "positions", "quantity")
         avg_price = float_column(pos, "positions", "avg_price", nonnegative=True)
-        pos_pid = id_column(pos, "positions", "portfolio_id")
-        pos_iid = id_column(pos, "positions", "instrument_id")
+        pos_pid = id_column(pos, "positions", "portfolio_id", keep_dictionary=True)
+        pos_iid = id_column(pos, "positions", "instrument_id", keep_dictionary=True)
         (icode, _), (pcode, pdict) = _encode_both(pos_iid, inst_ids, pos_pid)
         if len(icode) and icode.min() < 0:
             row = int(np.flatnonzero(icode < 0)[0])

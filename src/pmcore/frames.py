@@ -182,33 +182,39 @@ def float_column(
     return values
 
 
-def id_column(table: pa.Table, arg: str, name: str) -> pa.Array:
+def id_column(table: pa.Table, arg: str, name: str, *, keep_dictionary: bool = False) -> pa.Array:
     """Return id column ``name`` as a non-null Arrow array (string or integer).
 
-    String views and large strings are cast to plain strings, dictionary
-    columns are decoded, so that hashing kernels see one type.
+    String views are cast to large strings so that hashing kernels accept them.
+    Dictionary columns (polars Categorical, pandas category) are decoded, or
+    with ``keep_dictionary`` returned as they are, with a string dictionary,
+    so that :func:`encode` hashes only the dictionary.
     """
     require_columns(table, arg, [name])
     arr = _chunk(table.column(name))
-    if pa.types.is_dictionary(arr.type):
-        dictionary = arr.dictionary
-        if pa.types.is_string_view(dictionary.type):
-            dictionary = dictionary.cast(pa.large_string())
-        arr = dictionary.take(arr.indices)
-    t = arr.type
-    if len(arr) == 0 and not (pa.types.is_string(t) or pa.types.is_integer(t)):
-        return pa.array([], pa.string())  # an empty column carries no id type (pandas: float)
-    if pa.types.is_string_view(t):  # hash kernels take (large) strings, not views
-        arr = arr.cast(pa.large_string())
-    elif not (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_integer(t)):
-        raise ValidationError(
-            "has the wrong type", argument=arg, column=name, value=str(t),
-            expected="string or integer ids",
-        )
     if arr.null_count:
         raise ValidationError(
             "has a missing id", argument=arg, column=name, row=_first_null(arr),
             expected="a non-null id",
+        )
+    if pa.types.is_dictionary(arr.type):
+        dictionary = _id_values(arr.dictionary, arg, name)
+        if keep_dictionary:
+            return pa.DictionaryArray.from_arrays(arr.indices, dictionary)
+        return dictionary.take(arr.indices)
+    return _id_values(arr, arg, name)
+
+
+def _id_values(arr: pa.Array, arg: str, name: str) -> pa.Array:
+    t = arr.type
+    if len(arr) == 0 and not (pa.types.is_string(t) or pa.types.is_integer(t)):
+        return pa.array([], pa.string())  # an empty column carries no id type (pandas: float)
+    if pa.types.is_string_view(t):  # hash kernels take (large) strings, not views
+        return arr.cast(pa.large_string())
+    if not (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_integer(t)):
+        raise ValidationError(
+            "has the wrong type", argument=arg, column=name, value=str(t),
+            expected="string or integer ids",
         )
     return arr
 
@@ -218,8 +224,21 @@ def encode(values: pa.Array, dictionary: pa.Array | None = None) -> tuple[np.nda
 
     With ``dictionary`` given, codes index into it and unknown values get -1;
     otherwise the dictionary is the distinct values in order of first
-    appearance.
+    appearance. A ``pyarrow.DictionaryArray`` is encoded through its own
+    (small) dictionary, without touching a string per row.
     """
+    if isinstance(values, pa.DictionaryArray):
+        indices = values.indices.to_numpy(zero_copy_only=False)
+        if dictionary is not None:
+            codes, _ = encode(values.dictionary, dictionary)
+            return codes[indices], dictionary
+        codes, uniq = encode(values.dictionary)
+        row_codes = codes[indices]
+        used = np.bincount(row_codes, minlength=len(uniq)) > 0
+        if used.all():
+            return row_codes, uniq
+        remap = np.cumsum(used, dtype=np.int32) - 1
+        return remap[row_codes], uniq.filter(pa.array(used))
     if dictionary is None:
         enc = pc.dictionary_encode(values)
         if isinstance(enc, pa.ChunkedArray):
