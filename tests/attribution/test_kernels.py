@@ -1,0 +1,74 @@
+"""Small attribution kernels against plain numpy references and their Python twins."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pmcore.kernels import attribution as K
+
+keys = st.lists(st.tuples(st.integers(0, 3), st.integers(0, 4)), min_size=1, max_size=40)
+
+
+def reference_runs(pkey, tkey):
+    change = np.r_[True, (pkey[1:] != pkey[:-1]) | (tkey[1:] != tkey[:-1])]
+    cell_start = np.r_[np.flatnonzero(change), len(pkey)]
+    firsts = cell_start[:-1]
+    port_change = np.r_[True, pkey[firsts][1:] != pkey[firsts][:-1]]
+    port_start = np.r_[np.flatnonzero(port_change), len(firsts)]
+    same_port = pkey[1:] == pkey[:-1]
+    ok = not np.any(same_port & (tkey[1:] < tkey[:-1]))
+    return cell_start, port_start, ok
+
+
+@settings(max_examples=60, deadline=None)
+@given(keys, st.booleans())
+def test_cell_runs(pairs, sort):
+    if sort:
+        pairs = sorted(pairs)
+    pkey = np.array([p for p, _ in pairs], np.int64)
+    tkey = np.array([t for _, t in pairs], np.int32)
+    want = reference_runs(pkey, tkey)
+    for fn in (K.cell_runs, K.cell_runs.py_func):
+        cs, ps, ok = fn(pkey, tkey)
+        np.testing.assert_array_equal(cs, want[0])
+        np.testing.assert_array_equal(ps, want[1])
+        assert ok == want[2]
+
+
+values = st.lists(st.sampled_from([0.0, 0.5, -1.0, np.nan, np.inf]), min_size=4, max_size=4)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(values, min_size=0, max_size=8))
+def test_first_invalid_row(rows):
+    arr = np.array(rows, dtype=np.float64).reshape(-1, 4)
+    wp, rp, wb, rb = (np.ascontiguousarray(arr[:, j]) for j in range(4))
+    want = (-1, 0)
+    for i in range(len(arr)):
+        codes = [not np.isfinite(wp[i]), not np.isfinite(wb[i]),
+                 wp[i] != 0 and not np.isfinite(rp[i]), wb[i] != 0 and not np.isfinite(rb[i])]
+        if any(codes):
+            want = (i, codes.index(True) + 1)
+            break
+    assert K.first_invalid_row(wp, rp, wb, rb) == want
+    assert K.first_invalid_row.py_func(wp, rp, wb, rb) == want
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.floats(-1, 2, allow_nan=False), min_size=7, max_size=35), st.floats(0, 0.5))
+def test_check_cell_totals(flat, tol):
+    totals = np.array(flat[: len(flat) // 7 * 7]).reshape(-1, 7)
+    got = K.check_cell_totals(totals, tol)
+    twin = K.check_cell_totals.py_func(totals, tol)
+    assert got[:2] == twin[:2] and np.isclose(got[2], twin[2])
+    bad_p = np.abs(totals[:, 2] - 1) > tol
+    bad_b = np.abs(totals[:, 3] - 1) > tol
+    bad = bad_p | bad_b
+    if bad.any():
+        c = int(np.flatnonzero(bad)[0])
+        assert got[:2] == (c, 2 if bad_p[c] else 3)
+    else:
+        gap = np.abs(totals[:, 0] - totals[:, 1] - totals[:, 4:].sum(axis=1))
+        assert got[:2] == (-1, 0) and np.isclose(got[2], gap.max())
