@@ -296,14 +296,15 @@ class Ledger:
         e["to_status"].append(new)
         e["reason"].append(reason)
 
-    def _check_out(self, key: tuple, u: int, kind: str, txn: str, amount: Any, reserve: bool) -> None:
+    def _check_out(self, key: tuple, u: int, kind: str, txn: str, amount: Any, reserve: bool,
+                   what: str = "") -> None:
         avail, b, locked, res = self._available(key)
         if not reserve:
             avail += res
         if u > avail:
             f = lambda x: format(from_units(x, self.scale), "f")  # noqa: E731
             raise ValidationError(
-                f"{txn} refused: exceeds available cash {f(avail)} {key[2]} (settled {f(b[0])}, "
+                f"{txn} refused: {what}exceeds available cash {f(avail)} {key[2]} (settled {f(b[0])}, "
                 f"pending out {f(b[2])}, locked {f(locked)}"
                 + (f", reserve {f(res)})" if reserve else ")"),
                 argument=kind, column="amount", value=amount, expected=f"an amount <= {f(avail)}",
@@ -527,7 +528,9 @@ class Ledger:
             to_units(from_units(bought, self.scale), self.scale, argument="fx_conversion")
             td, vd = self._days(trade_date, value_date, settlement_days)
             key = (portfolio_id, str(strategy), sell_currency)
-            self._check_out(key, u + cost, "fx_conversion", txn, amount, reserve=False)
+            self._check_out(key, u + cost, "fx_conversion", txn, amount, reserve=False,
+                            what=f"the amount plus the spread ({format(from_units(u + cost, self.scale), 'f')}) "
+                            if cost else "")
             legs = [(portfolio_id, str(strategy), sell_currency, -u),
                     (portfolio_id, str(strategy), buy_currency, bought)]
             if cost:

@@ -76,6 +76,8 @@ def projected_balances(group, status, value_day, units, days, out):
     (row index, or ``n_rows + group`` for an overflow in the running sum).
     """
     n_days = days.shape[0]
+    if n_days == 0:
+        return -1
     for i in range(group.shape[0]):
         st = status[i]
         if st > 1:
