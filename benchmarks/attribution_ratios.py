@@ -22,8 +22,6 @@ import os
 import sys
 import time
 
-os.environ.setdefault("NUMBA_NUM_THREADS", "1")
-
 
 def best(fn, repeat, clock=time.perf_counter):
     times = []
