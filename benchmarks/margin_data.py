@@ -129,6 +129,11 @@ def _tier(tables, instrument, notional, lev, default_fraction=0.5):
 
 def run_pandas(p: dict):
     """The same margin state with pandas: per-position and per-account frames."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _run_pandas(p)
+
+
+def _run_pandas(p: dict):
     import pandas as pd
 
     pos, inst, brackets = p["pos"], p["inst"], p["brackets"]
