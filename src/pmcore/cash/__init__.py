@@ -7,12 +7,19 @@ reconciliation, allocation and liquidity analytics are pure functions over
 frames.
 """
 
+from .allocation import (Allocation, allocation_weights, apply_allocation, cash_history,
+                         plan_allocation, split_exact)
 from .amounts import DEFAULT_SCALE, from_units, to_units
 from .balances import cash_balances, projected_cash
 from .calendar import BusinessCalendar
+from .fx import FxConversion, currency_exposure, flows_in_base, fx_convert, hedge_suggestion
 from .ledger import ALLOWED_TRANSITIONS, TRANSACTION_KINDS, Ledger, Limits
+from .reconcile import RECON_STATUSES, Reconciliation, reconcile
 
 __all__ = [
-    "ALLOWED_TRANSITIONS", "BusinessCalendar", "DEFAULT_SCALE", "Ledger", "Limits",
-    "TRANSACTION_KINDS", "cash_balances", "from_units", "projected_cash", "to_units",
+    "ALLOWED_TRANSITIONS", "Allocation", "BusinessCalendar", "DEFAULT_SCALE", "FxConversion",
+    "Ledger", "Limits", "RECON_STATUSES", "Reconciliation", "TRANSACTION_KINDS",
+    "allocation_weights", "apply_allocation", "cash_balances", "cash_history", "currency_exposure",
+    "flows_in_base", "from_units", "fx_convert", "hedge_suggestion", "plan_allocation",
+    "projected_cash", "reconcile", "split_exact", "to_units",
 ]
