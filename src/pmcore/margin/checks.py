@@ -184,13 +184,13 @@ def pre_trade_check(
     Notes
     -----
     With unit value :math:`v = P \\, m \\, fx`, the part of the order that
-    opens or adds (:math:`x` units; the part that closes an opposite position
-    needs no margin) requires :math:`x v / L` and the whole order pays the fee
-    :math:`|q| v f`. It passes when
+    opens or adds (:math:`x` units) requires :math:`x v / L` and pays the fee
+    :math:`x v f`; the part that closes an opposite position needs no margin
+    and its fee comes out of the margin it frees. It passes when
 
     .. math::
 
-        \\frac{x v}{L} + |q| v f \\le F (1 - b)
+        x v \\left(\\frac{1}{L} + f\\right) \\le F (1 - b)
 
     with free margin :math:`F` and buffer :math:`b`, and when the resulting
     notional is within the tier that allows leverage :math:`L` (brackets with
@@ -234,7 +234,7 @@ def pre_trade_check(
     side = 1.0 if q > 0 else -1.0
     if opening == 0.0:
         return OrderCheck("approve", q, q, required, fee, o.free, o.available, "reduces the position")
-    cost = required + fee
+    cost = required + opening * o.unit * f  # a closing part's fee comes out of the margin it frees
     over_cap = (abs(o.q0 + q) * o.unit > o.notional_cap) if o.notional_cap < math.inf else False
     if cost <= o.available and not over_cap:
         return OrderCheck("approve", q, q, required, fee, o.free, o.available, "fits the free margin")
@@ -251,7 +251,7 @@ def pre_trade_check(
         why = (f"leverage {o.lev:g}x allows at most {o.notional_cap:,.2f} notional in this "
                f"instrument")
     else:
-        why = (f"order needs {cost:,.2f} (margin {required:,.2f} + fee {fee:,.2f}), "
+        why = (f"order needs {cost:,.2f} (margin {required:,.2f} + fee {cost - required:,.2f}), "
                f"{o.available:,.2f} available (free margin {o.free:,.2f} less the {b:.0%} buffer)")
         why = why.replace("%", " %")
     if total <= closing or total <= 0.0:
