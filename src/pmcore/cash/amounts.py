@@ -190,15 +190,7 @@ def units_column(table: pa.Table, arg: str, name: str, scale: int) -> np.ndarray
             r = int(np.flatnonzero(bad)[0])
             raise ValidationError("holds an invalid value", argument=arg, column=name, row=r,
                                   value=float(f[r]), expected="a finite amount")
-        dec = pa.array(f).cast(target)
-        back = dec.cast(pa.float64()).to_numpy(zero_copy_only=False)
-        bad = back != f
-        if bad.any():
-            r = int(np.flatnonzero(bad)[0])
-            raise ValidationError("has more decimals than the ledger scale", argument=arg,
-                                  column=name, row=r, value=float(f[r]),
-                                  expected=f"at most {scale} decimals",
-                                  hint="pass amounts as decimals or strings")
+        return _float_units(f, arg, name, scale)
     else:
         try:
             dec = arr.cast(target)
@@ -219,6 +211,23 @@ def units_column(table: pa.Table, arg: str, name: str, scale: int) -> np.ndarray
         raise ValidationError("does not fit the int64 fixed-point range", argument=arg, column=name,
                               row=r, value=str(arr[r].as_py()), expected=f"|amount| <= {INT64_MAX} units")
     return lo.copy()
+
+
+def _float_units(f: np.ndarray, arg: str, name: str, scale: int) -> np.ndarray:
+    """Floats to units at their shortest decimal repr; refuse those with more decimals."""
+    big = np.abs(f) >= 2.0**52 / 10**scale
+    units = np.round(f * 10**scale)
+    ok = (units / 10**scale == f) | big
+    out = units.astype(np.int64)
+    for r in np.flatnonzero(big).tolist():
+        out[r] = to_units(float(f[r]), scale, argument=arg)
+    if not ok.all():
+        r = int(np.flatnonzero(~ok)[0])
+        raise ValidationError("has more decimals than the ledger scale", argument=arg,
+                              column=name, row=r, value=float(f[r]),
+                              expected=f"at most {scale} decimals",
+                              hint="pass amounts as decimals or strings")
+    return out
 
 
 def units_to_arrow(units: np.ndarray, scale: int) -> pa.Array:
