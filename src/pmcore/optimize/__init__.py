@@ -1,0 +1,46 @@
+"""Portfolio optimization: estimators, mean-variance, Black-Litterman, risk parity, HRP, CVaR.
+
+Pure functions: data positional (expected returns, covariance or a returns
+matrix; asset ids from column names), options keyword-only, results as frozen
+dataclasses (:class:`OptimizeResult`, :class:`Frontier`).
+"""
+
+from __future__ import annotations
+
+from .constraints import Constraints
+from .errors import InfeasibleError, OptimizationError, SolverError, UnboundedError
+from .estimators import (
+    capm_returns,
+    check_covariance,
+    ewm_covariance,
+    factor_covariance,
+    ledoit_wolf,
+    mean_returns,
+    nearest_psd,
+    sample_covariance,
+)
+from .problems import efficient_return, efficient_risk, max_sharpe, max_utility, min_variance
+from .results import Frontier, OptimizeResult
+
+__all__ = [
+    "Constraints",
+    "Frontier",
+    "InfeasibleError",
+    "OptimizationError",
+    "OptimizeResult",
+    "SolverError",
+    "UnboundedError",
+    "capm_returns",
+    "check_covariance",
+    "efficient_return",
+    "efficient_risk",
+    "ewm_covariance",
+    "factor_covariance",
+    "ledoit_wolf",
+    "max_sharpe",
+    "max_utility",
+    "mean_returns",
+    "min_variance",
+    "nearest_psd",
+    "sample_covariance",
+]

@@ -1,0 +1,520 @@
+"""Mean-variance problems: minimum variance, maximum Sharpe, target return/volatility, utility.
+
+Each function takes the data positionally (expected returns ``mu`` and the
+covariance ``cov``) and the constraints as keyword options (the fields of
+:class:`~pmcore.optimize.Constraints`). Problems with linear constraints only
+are solved exactly by an active-set QP method; turnover, costs, tracking error
+and gross leverage go to cvxpy (Clarabel, with a fallback solver).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+from scipy.optimize import brentq
+
+from ..errors import ValidationError
+from . import _solve as S
+from ._inputs import as_vector
+from ._qp import solve_qp
+from .constraints import Constraints, Spec, resolve
+from .estimators import check_covariance, nearest_psd
+from .errors import InfeasibleError, SolverError, UnboundedError
+from .results import OptimizeResult
+
+__all__ = ["min_variance", "max_sharpe", "efficient_return", "efficient_risk", "max_utility"]
+
+
+# ---------------------------------------------------------------- inputs
+def prepare(mu: Any, cov: Any, *, repair_psd: bool, need_mu: bool = True):
+    """Validated (Sigma, mu, assets) with mu aligned to the covariance's assets."""
+    if repair_psd:
+        cov = nearest_psd(cov)
+    Sigma, assets, _ = check_covariance(cov)
+    if mu is None:
+        if need_mu:
+            raise ValidationError("is required", argument="mu", expected="expected returns, one per asset")
+        return Sigma, None, assets
+    mu_arr, _ = as_vector(mu, "mu", assets)
+    return Sigma, mu_arr, assets
+
+
+def _spec(assets: tuple, constraints: Constraints | None, options: dict) -> Spec:
+    return resolve(Constraints.from_options(constraints, options), assets)
+
+
+def _factor(Sigma: np.ndarray) -> np.ndarray:
+    try:
+        return np.linalg.cholesky(Sigma + 1e-14 * np.trace(Sigma) / len(Sigma) * np.eye(len(Sigma)))
+    except np.linalg.LinAlgError:
+        lam, v = np.linalg.eigh(Sigma)
+        return v * np.sqrt(np.maximum(lam, 0.0))
+
+
+# ---------------------------------------------------------------- cvxpy model
+def cvx_model(kind: str, Sigma, mu, spec: Spec, param: float | None, risk_free: float):
+    """Build the conic model once; returns (problem, weights expression, parameter or None)."""
+    cp = S.cvxpy_module()
+    n = spec.n
+    F = _factor(Sigma)
+    par = cp.Parameter(name="target") if kind in ("target_return", "target_volatility") else None
+    if par is not None:
+        par.value = float(param)
+    cons = []
+    if kind == "max_sharpe":
+        if spec.costs is not None or spec.l2:
+            raise ValidationError("is not supported with max_sharpe", argument="costs" if spec.costs is not None
+                                  else "l2", hint="use max_utility, or efficient_risk for a target volatility")
+        y = cp.Variable(n, name="y")
+        k = cp.Variable(name="kappa", nonneg=True)
+        cons += [(mu - risk_free) @ y == 1, cp.sum(y) == spec.budget * k]
+        lo_f, hi_f = np.isfinite(spec.lo), np.isfinite(spec.hi)
+        if lo_f.any():
+            cons.append(y[lo_f] >= spec.lo[lo_f] * k)
+        if hi_f.any():
+            cons.append(y[hi_f] <= spec.hi[hi_f] * k)
+        if len(spec.G):
+            cons.append(spec.G @ y <= spec.h * k)
+        if spec.max_turnover is not None:
+            cons.append(cp.norm1(y - spec.current * k) <= spec.max_turnover * k)
+        if spec.max_leverage is not None:
+            cons.append(cp.norm1(y) <= spec.max_leverage * k)
+        if spec.max_tracking_error is not None:
+            cons.append(cp.norm2(F.T @ (y - spec.benchmark * k)) <= spec.max_tracking_error * k)
+        prob = cp.Problem(cp.Minimize(cp.sum_squares(F.T @ y)), cons)
+        return prob, (y, k), par
+    w = cp.Variable(n, name="w")
+    cons.append(cp.sum(w) == spec.budget)
+    lo_f, hi_f = np.isfinite(spec.lo), np.isfinite(spec.hi)
+    if lo_f.any():
+        cons.append(w[lo_f] >= spec.lo[lo_f])
+    if hi_f.any():
+        cons.append(w[hi_f] <= spec.hi[hi_f])
+    if len(spec.G):
+        cons.append(spec.G @ w <= spec.h)
+    if spec.max_turnover is not None:
+        cons.append(cp.norm1(w - spec.current) <= spec.max_turnover)
+    if spec.max_leverage is not None:
+        cons.append(cp.norm1(w) <= spec.max_leverage)
+    if spec.max_tracking_error is not None:
+        cons.append(cp.norm2(F.T @ (w - spec.benchmark)) <= spec.max_tracking_error)
+    var = cp.sum_squares(F.T @ w)
+    obj = 0
+    if spec.l2:
+        obj = obj + spec.l2 * cp.sum_squares(w)
+    if spec.costs is not None:
+        obj = obj + spec.costs @ cp.abs(w - spec.current)
+    if kind == "min_variance":
+        obj = obj + var
+    elif kind == "target_return":
+        obj = obj + var
+        cons.append(mu @ w >= par)
+    elif kind == "utility":
+        obj = obj - mu @ w + 0.5 * float(param) * var
+    elif kind == "target_volatility":
+        obj = obj - mu @ w
+        cons.append(cp.norm2(F.T @ w) <= par)
+    else:  # pragma: no cover
+        S.unknown_kind(kind)
+    return cp.Problem(cp.Minimize(obj), cons), w, par
+
+
+def _cvx_weights(kind, handle, spec):
+    if kind == "max_sharpe":
+        y, k = handle
+        if k.value is None or k.value <= 0:
+            return None
+        return np.asarray(y.value, dtype=np.float64) / float(k.value)
+    return None if handle.value is None else np.asarray(handle.value, dtype=np.float64)
+
+
+def _extra(kind: str, mu, param) -> list:
+    return [("target_return", -mu, -float(param))] if kind == "target_return" else []
+
+
+def _active_from(x, spec: Spec, G, h):
+    tol = 1e-7 * max(1.0, abs(spec.budget))
+    state = np.zeros(spec.n, np.int8)
+    state[np.abs(x - spec.lo) <= tol] = -1
+    state[(np.abs(x - spec.hi) <= tol) & (state == 0)] = 1
+    active = (G @ x - h > -tol) if len(G) else np.zeros(0, bool)
+    return state, active
+
+
+def solve_once(kind: str, Sigma, mu, spec: Spec, param, risk_free: float, solver: str,
+               fallback_solver: str | None, warm=None):
+    """Returns (x_raw, solver_name, iterations, warm_state)."""
+    extra = _extra(kind, mu, param)
+    solver = S.validate_solver(solver)
+    if kind == "max_sharpe":
+        top, _ = S.max_return(spec, mu - risk_free)
+        if top <= risk_free * 0 + 1e-14 * max(1.0, float(np.abs(mu).max())) and top <= 0:
+            raise InfeasibleError("no feasible portfolio earns more than risk_free",
+                                  remedy=S.FAMILY_REMEDY["risk_free"], conflicts=("risk_free",))
+    fast = spec.linear_only and solver in ("auto", "active_set")
+    if fast:
+        data = (S.sharpe_qp_data(Sigma, mu, spec, risk_free) if kind == "max_sharpe"
+                else S.qp_data(kind, Sigma, mu, spec, param, risk_free))
+        P, q, A, b, G, h, lo, hi, _ = data
+        st, act = (None, None) if warm is None else warm
+        sol = solve_qp(P, q, A, b, G, h, lo, hi, state=st, active=act)
+        if sol is not None:
+            x = sol.x
+            if kind == "max_sharpe":
+                x = spec.budget * x / x.sum()
+            if S.check_solution(x, spec, extra):
+                return x, "active_set", sol.iterations, (sol.state, sol.active)
+        conflicts = S.diagnose(spec, extra)
+        if conflicts is not None:
+            S.raise_infeasible(spec, extra)
+        if solver == "active_set":
+            raise SolverError("the active-set method did not settle (degenerate constraints)",
+                              remedy="use solver='auto' to fall back to the conic solver")
+    if not spec.linear_only and solver == "active_set":
+        raise ValidationError("cannot handle turnover, costs, tracking error or leverage", argument="solver",
+                              value=solver, hint="use solver='auto' or a cvxpy solver name")
+    cvx_solver = "CLARABEL" if solver in ("auto", "active_set") else solver
+    prob, handle, _ = cvx_model(kind, Sigma, mu, spec, param, risk_free)
+    used = S.solve_cvxpy(prob, cvx_solver, fallback_solver)
+    if prob.status == "infeasible":
+        S.raise_infeasible(spec, extra, status=prob.status)
+    if prob.status == "unbounded":
+        raise UnboundedError("the objective is unbounded", remedy="set finite bounds or max_leverage",
+                             status=prob.status)
+    x = _cvx_weights(kind, handle, spec)
+    if x is None:
+        raise SolverError("the solver returned no weights", remedy="try fallback_solver='SCS'", status=prob.status)
+    its = int(prob.solver_stats.num_iters or 0) if prob.solver_stats else 0
+    if spec.linear_only and kind != "target_volatility":  # polish to the exact active-set solution
+        data = (S.sharpe_qp_data(Sigma, mu, spec, risk_free) if kind == "max_sharpe"
+                else S.qp_data(kind, Sigma, mu, spec, param, risk_free))
+        P, q, A, b, G, h, lo, hi, _ = data
+        y = x / spec.budget * 1.0 if kind != "max_sharpe" else None
+        st, act = _active_from(x, spec, G, h) if kind != "max_sharpe" else (None, None)
+        sol = solve_qp(P, q, A, b, G, h, lo, hi, state=st, active=act)
+        if sol is not None:
+            xp = sol.x if kind != "max_sharpe" else spec.budget * sol.x / sol.x.sum()
+            if S.check_solution(xp, spec, extra):
+                return xp, f"{used}+active_set", its + sol.iterations, (sol.state, sol.active)
+        del y
+    return x, used, its, None
+
+
+def _cardinality(kind, Sigma, mu, spec: Spec, param, risk_free, solver, fallback_solver):
+    """Greedy heuristic for max_holdings / min_position (see Constraints Notes)."""
+    x, used, its, warm = solve_once(kind, Sigma, mu, spec, param, risk_free, solver, fallback_solver)
+    cur = spec
+    for _ in range(spec.n):
+        held = np.flatnonzero(np.abs(x) > 1e-9)
+        drop = []
+        if cur.min_position is not None:
+            drop = [i for i in held if abs(x[i]) < cur.min_position - 1e-12]
+            if drop:
+                drop = [min(drop, key=lambda i: abs(x[i]))]
+        if not drop and cur.max_holdings is not None and len(held) > cur.max_holdings:
+            drop = [held[np.argmin(np.abs(x[held]))]]
+        if not drop:
+            return x, used + "+greedy", its, warm
+        lo, hi = cur.lo.copy(), cur.hi.copy()
+        lo[drop] = 0.0
+        hi[drop] = 0.0
+        ex = cur.excluded.copy()
+        ex[drop] = True
+        cur = replace(cur, lo=lo, hi=hi, excluded=ex)
+        x, used, k, warm = solve_once(kind, Sigma, mu, cur, param, risk_free, solver, fallback_solver)
+        its += k
+    raise SolverError("the holdings heuristic did not settle", remedy="relax max_holdings or min_position")
+
+
+def run(kind, Sigma, mu, spec: Spec, param, risk_free, solver, fallback_solver, objective, fun_of,
+        warm=None) -> tuple[OptimizeResult, Any]:
+    t0 = time.perf_counter()
+    if spec.max_holdings is not None or spec.min_position is not None:
+        x, used, its, warm = _cardinality(kind, Sigma, mu, spec, param, risk_free, solver, fallback_solver)
+    else:
+        x, used, its, warm = solve_once(kind, Sigma, mu, spec, param, risk_free, solver, fallback_solver, warm)
+    res = S.make_result(x, spec, Sigma, mu, objective=objective, fun_of=fun_of, risk_free=risk_free,
+                        solver=used, iterations=its, t0=t0, extra=_extra(kind, mu, param))
+    return res, warm
+
+
+def _costs(spec: Spec, w) -> float:
+    c = 0.0
+    if spec.costs is not None:
+        c += float(spec.costs @ np.abs(w - spec.current))
+    if spec.l2:
+        c += spec.l2 * float(w @ w)
+    return c
+
+
+_OPTS_DOC = """
+    solver : {"auto", "active_set"} or a cvxpy solver name, default "auto"
+        ``"auto"`` uses the exact active-set method when every constraint is
+        linear and cvxpy with Clarabel otherwise.
+    fallback_solver : str, default "SCS"
+        cvxpy solver tried when the first one fails (skipped if not installed).
+    repair_psd : bool, default False
+        Replace a covariance that is not positive semi-definite by the nearest
+        one (:func:`~pmcore.optimize.nearest_psd`) instead of raising.
+    constraints : Constraints, optional
+        Constraints built beforehand; keyword options override its fields.
+    **options
+        Any field of :class:`~pmcore.optimize.Constraints` (``lower``,
+        ``upper``, ``budget``, ``groups``, ``group_lower``, ``group_upper``,
+        ``esg_scores``, ``min_esg``, ``exclude``, ``current``,
+        ``max_turnover``, ``costs``, ``benchmark``, ``max_tracking_error``,
+        ``l2``, ``max_leverage``, ``max_holdings``, ``min_position``).
+
+    Returns
+    -------
+    OptimizeResult
+
+    Raises
+    ------
+    pmcore.errors.ValidationError
+        Bad input: NaN, mismatched assets, a covariance that is not PSD, bounds
+        with ``lower > upper``, unknown options.
+    InfeasibleError
+        No portfolio meets the constraints; ``conflicts`` names them.
+    UnboundedError, SolverError
+        The objective is unbounded, or no solver reached a reliable answer."""
+
+
+def min_variance(cov: Any, mu: Any = None, /, *, risk_free: float = 0.0, solver: str = "auto",
+                 fallback_solver: str | None = "SCS", repair_psd: bool = False,
+                 constraints: Constraints | None = None, **options: Any) -> OptimizeResult:
+    """Minimum-variance portfolio.
+
+    Parameters
+    ----------
+    cov : array-like or dataframe, shape (n_assets, n_assets)
+        Covariance of returns; asset ids from the column names.
+    mu : array-like, Series or mapping, shape (n_assets,), optional
+        Expected returns, only to report ``expected_return`` and ``sharpe``.
+    risk_free : float, default 0.0
+        Risk-free rate in the units of ``mu``, for the reported Sharpe ratio.
+    {opts}
+
+    Notes
+    -----
+    .. math:: \\min_w\\; w^\\top \\Sigma w + \\gamma \\lVert w \\rVert^2 + c^\\top |w - w_0|
+       \\quad\\text{s.t.}\\quad 1^\\top w = b,\\; l \\le w \\le u,\\; \\text{other constraints}
+
+    ``fun`` is the objective value (the variance when no costs or ``l2`` apply).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pmcore.optimize import min_variance
+    >>> cov = np.array([[0.04, 0.006], [0.006, 0.09]])
+    >>> res = min_variance(cov)
+    >>> res.x.round(4).tolist(), round(res.volatility, 4)
+    ([0.7119, 0.2881], 0.1738)
+    """
+    Sigma, mu_arr, assets = prepare(mu, cov, repair_psd=repair_psd, need_mu=False)
+    spec = _spec(assets, constraints, options)
+    res, _ = run("min_variance", Sigma, mu_arr, spec, None, risk_free, solver, fallback_solver,
+                 "min_variance", lambda w: float(w @ Sigma @ w) + _costs(spec, w))
+    return res
+
+
+def max_sharpe(mu: Any, cov: Any, /, *, risk_free: float = 0.0, solver: str = "auto",
+               fallback_solver: str | None = "SCS", repair_psd: bool = False,
+               constraints: Constraints | None = None, **options: Any) -> OptimizeResult:
+    """Maximum Sharpe ratio (tangency) portfolio.
+
+    Parameters
+    ----------
+    mu : array-like, Series or mapping, shape (n_assets,)
+        Expected returns (same units as ``cov``, usually annualized).
+    cov : array-like or dataframe, shape (n_assets, n_assets)
+    risk_free : float, default 0.0
+    {opts}
+
+    Notes
+    -----
+    The ratio is made convex by the change of variables :math:`y = w/\\kappa`
+    (Cornuejols & Tütüncü, *Optimization Methods in Finance*, 8.2):
+
+    .. math:: \\min_{y,\\kappa \\ge 0}\\; y^\\top \\Sigma y \\quad\\text{s.t.}\\quad
+       (\\mu - r_f)^\\top y = 1,\\; 1^\\top y = b\\kappa,\\; l\\kappa \\le y \\le u\\kappa,\\;
+       G y \\le h \\kappa
+
+    then :math:`w = y/\\kappa`. ``fun`` is the negative Sharpe ratio. Costs and
+    ``l2`` are not defined for this problem (use :func:`max_utility`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pmcore.optimize import max_sharpe
+    >>> cov = np.array([[0.04, 0.006], [0.006, 0.09]])
+    >>> res = max_sharpe([0.08, 0.12], cov, risk_free=0.02)
+    >>> res.x.round(4).tolist(), round(res.sharpe, 4)
+    ([0.5687, 0.4313], 0.4277)
+    """
+    Sigma, mu_arr, assets = prepare(mu, cov, repair_psd=repair_psd)
+    spec = _spec(assets, constraints, options)
+    if spec.budget <= 0:
+        raise ValidationError("must be positive for max_sharpe", argument="budget", value=spec.budget)
+    res, _ = run("max_sharpe", Sigma, mu_arr, spec, None, risk_free, solver, fallback_solver, "neg_sharpe",
+                 lambda w: -(float(mu_arr @ w) - risk_free) / math.sqrt(max(float(w @ Sigma @ w), 1e-300)))
+    return res
+
+
+def max_utility(mu: Any, cov: Any, /, *, risk_aversion: float = 1.0, risk_free: float = 0.0,
+                solver: str = "auto", fallback_solver: str | None = "SCS", repair_psd: bool = False,
+                constraints: Constraints | None = None, **options: Any) -> OptimizeResult:
+    """Maximum quadratic utility ``mu'w - risk_aversion/2 w'Sigma w`` (minus costs and ``l2``).
+
+    Parameters
+    ----------
+    mu : array-like, Series or mapping, shape (n_assets,)
+    cov : array-like or dataframe, shape (n_assets, n_assets)
+    risk_aversion : float, default 1.0
+        :math:`\\delta > 0`.
+    risk_free : float, default 0.0
+        Only for the reported Sharpe ratio.
+    {opts}
+
+    Notes
+    -----
+    .. math:: \\max_w\\; \\mu^\\top w - \\frac{\\delta}{2} w^\\top \\Sigma w - \\gamma\\lVert w\\rVert^2
+       - c^\\top |w - w_0|
+
+    ``fun`` is the negative utility.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pmcore.optimize import max_utility
+    >>> cov = np.array([[0.04, 0.006], [0.006, 0.09]])
+    >>> max_utility([0.08, 0.12], cov, risk_aversion=2).x.round(4).tolist()
+    [0.5424, 0.4576]
+    """
+    d = float(risk_aversion)
+    if not np.isfinite(d) or d <= 0:
+        raise ValidationError("must be positive", argument="risk_aversion", value=risk_aversion,
+                              expected="a finite number > 0")
+    Sigma, mu_arr, assets = prepare(mu, cov, repair_psd=repair_psd)
+    spec = _spec(assets, constraints, options)
+    res, _ = run("utility", Sigma, mu_arr, spec, d, risk_free, solver, fallback_solver, "neg_utility",
+                 lambda w: -(float(mu_arr @ w) - d / 2 * float(w @ Sigma @ w)) + _costs(spec, w))
+    return res
+
+
+def efficient_return(mu: Any, cov: Any, /, *, target_return: float, risk_free: float = 0.0,
+                     solver: str = "auto", fallback_solver: str | None = "SCS", repair_psd: bool = False,
+                     constraints: Constraints | None = None, **options: Any) -> OptimizeResult:
+    """Minimum variance for an expected return of at least ``target_return``.
+
+    Parameters
+    ----------
+    mu : array-like, Series or mapping, shape (n_assets,)
+    cov : array-like or dataframe, shape (n_assets, n_assets)
+    target_return : float
+        In the units of ``mu``.
+    risk_free : float, default 0.0
+    {opts}
+
+    Notes
+    -----
+    .. math:: \\min_w\\; w^\\top \\Sigma w \\quad\\text{s.t.}\\quad \\mu^\\top w \\ge r^*,\\;
+       1^\\top w = b,\\; \\text{other constraints}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pmcore.optimize import efficient_return
+    >>> cov = np.array([[0.04, 0.006], [0.006, 0.09]])
+    >>> round(efficient_return([0.08, 0.12], cov, target_return=0.1).expected_return, 6)
+    0.1
+    """
+    Sigma, mu_arr, assets = prepare(mu, cov, repair_psd=repair_psd)
+    spec = _spec(assets, constraints, options)
+    r = float(target_return)
+    if not np.isfinite(r):
+        raise ValidationError("must be finite", argument="target_return", value=target_return)
+    res, _ = run("target_return", Sigma, mu_arr, spec, r, risk_free, solver, fallback_solver, "variance",
+                 lambda w: float(w @ Sigma @ w) + _costs(spec, w))
+    return res
+
+
+def efficient_risk(mu: Any, cov: Any, /, *, target_volatility: float, risk_free: float = 0.0,
+                   solver: str = "auto", fallback_solver: str | None = "SCS", repair_psd: bool = False,
+                   constraints: Constraints | None = None, **options: Any) -> OptimizeResult:
+    """Maximum expected return for a volatility of at most ``target_volatility``.
+
+    Parameters
+    ----------
+    mu : array-like, Series or mapping, shape (n_assets,)
+    cov : array-like or dataframe, shape (n_assets, n_assets)
+    target_volatility : float
+        In the units of ``sqrt(cov)``.
+    risk_free : float, default 0.0
+    {opts}
+
+    Notes
+    -----
+    .. math:: \\max_w\\; \\mu^\\top w \\quad\\text{s.t.}\\quad \\sqrt{w^\\top \\Sigma w} \\le \\sigma^*,\\;
+       1^\\top w = b,\\; \\text{other constraints}
+
+    With linear constraints only, the answer is found on the frontier: the
+    target-return problem is solved exactly (warm-started active sets) at the
+    return where its volatility equals the target (Brent's method). Otherwise
+    the second-order cone problem goes to cvxpy. ``fun`` is the negative
+    expected return.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pmcore.optimize import efficient_risk
+    >>> cov = np.array([[0.04, 0.006], [0.006, 0.09]])
+    >>> round(efficient_risk([0.08, 0.12], cov, target_volatility=0.2).volatility, 6)
+    0.2
+    """
+    Sigma, mu_arr, assets = prepare(mu, cov, repair_psd=repair_psd)
+    spec = _spec(assets, constraints, options)
+    target = float(target_volatility)
+    if not np.isfinite(target) or target <= 0:
+        raise ValidationError("must be positive", argument="target_volatility", value=target_volatility,
+                              expected="a finite number > 0")
+    t0 = time.perf_counter()
+    fun_of = lambda w: -float(mu_arr @ w)  # noqa: E731
+    if not (spec.linear_only and S.validate_solver(solver) in ("auto", "active_set")
+            and spec.max_holdings is None and spec.min_position is None):
+        res, _ = run("target_volatility", Sigma, mu_arr, spec, target, risk_free, solver, fallback_solver,
+                     "neg_return", fun_of)
+        return res
+    lo_res, warm = run("min_variance", Sigma, mu_arr, spec, None, risk_free, solver, fallback_solver,
+                       "neg_return", fun_of)
+    if lo_res.volatility > target * (1 + 1e-12):
+        raise InfeasibleError(
+            f"target_volatility {target:g} is below the minimum attainable volatility {lo_res.volatility:.6g}",
+            remedy="raise target_volatility", conflicts=("target_volatility",))
+    r_top, x_top = S.max_return(spec, mu_arr)
+    top_res = S.make_result(x_top, spec, Sigma, mu_arr, objective="neg_return", fun_of=fun_of,
+                            risk_free=risk_free, solver="highs", iterations=0, t0=t0)
+    if top_res.volatility <= target or r_top - lo_res.expected_return <= 1e-12 * max(1.0, abs(r_top)):
+        return top_res
+    state = {"warm": warm}
+
+    def gap(r: float) -> float:
+        if r >= r_top:
+            return top_res.volatility - target
+        res, w = run("target_return", Sigma, mu_arr, spec, r, risk_free, solver, fallback_solver,
+                     "neg_return", fun_of, state["warm"])
+        state["warm"] = w
+        return res.volatility - target
+
+    r_star = brentq(gap, lo_res.expected_return, r_top, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=200)
+    res, _ = run("target_return", Sigma, mu_arr, spec, r_star, risk_free, solver, fallback_solver,
+                 "neg_return", fun_of, state["warm"])
+    return replace(res, time_s=time.perf_counter() - t0, solver=res.solver + "+brent")
+
+
+for _f in (min_variance, max_sharpe, max_utility, efficient_return, efficient_risk):
+    _f.__doc__ = _f.__doc__.replace("    {opts}", _OPTS_DOC.strip("\n"))
