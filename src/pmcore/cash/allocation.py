@@ -15,7 +15,7 @@ from ._frames import check_kind
 from .amounts import DEFAULT_SCALE, check_scale, from_units, to_units, units_to_arrow
 
 __all__ = ["METHODS", "allocation_weights", "split_exact", "Allocation", "plan_allocation",
-           "apply_allocation", "cash_history"]
+           "apply_allocation", "apply_transfers", "cash_history"]
 
 METHODS = ("equal", "target", "inverse_volatility", "volatility_target", "performance")
 
@@ -321,9 +321,18 @@ def plan_allocation(ledger: Any, portfolio_id: Any, currency: str, strategies: A
                       tuple((a, b, d(m)) for a, b, m in moves))
 
 
-def apply_allocation(ledger: Any, plan: Allocation, /, *, trade_date: Any = None,
-                     actor: str = "system", at: Any = None) -> list[str]:
-    """Record the transfers of ``plan`` in ``ledger``, all or nothing.
+def apply_transfers(ledger: Any, transfers: Any, /, *, trade_date: Any = None, actor: str = "system",
+                    memo: str = "", at: Any = None) -> list[str]:
+    """Record a frame of transfers between strategies in ``ledger``, all or nothing.
+
+    Parameters
+    ----------
+    ledger : Ledger
+    transfers : frame
+        ``portfolio_id``, ``currency``, ``from_strategy``, ``to_strategy``,
+        ``amount`` (e.g. a :func:`sweep_plan` result).
+    trade_date, actor, memo, at : keyword-only
+        As for :meth:`Ledger.transfer`.
 
     Returns
     -------
@@ -332,9 +341,60 @@ def apply_allocation(ledger: Any, plan: Allocation, /, *, trade_date: Any = None
 
     Notes
     -----
-    Every debit is checked against the source strategy's available cash
-    first; if any does not fit (the ledger changed since the plan), nothing
-    is written and :class:`~pmcore.errors.ValidationError` is raised.
+    The total each source strategy gives is checked against its available
+    cash (before the reserve) first, under the ledger's lock; if any does not
+    fit, nothing is written and :class:`~pmcore.errors.ValidationError` names
+    the strategy.
+
+    Examples
+    --------
+    >>> from pmcore.cash import Ledger
+    >>> led = Ledger(clock=lambda: 0)
+    >>> _ = led.deposit("P", "USD", 100, trade_date="2026-11-20", status="settled")
+    >>> plan = {"portfolio_id": ["P"], "currency": ["USD"], "from_strategy": ["default"],
+    ...         "to_strategy": ["mm"], "amount": ["60"]}
+    >>> apply_transfers(led, plan, trade_date="2026-11-20")
+    ['T000002']
+    """
+    from ..frames import require_columns
+    from .amounts import units_column
+
+    t = to_arrow(transfers, "transfers")
+    require_columns(t, "transfers", ["portfolio_id", "currency", "from_strategy", "to_strategy", "amount"])
+    units = units_column(t, "transfers", "amount", ledger.scale)
+    rows = list(zip(t.column("portfolio_id").to_pylist(), t.column("currency").to_pylist(),
+                    t.column("from_strategy").to_pylist(), t.column("to_strategy").to_pylist(),
+                    units.tolist()))
+    with ledger._lock:
+        need: dict = {}
+        for p, c, src, _dst, u in rows:
+            need[(p, c, src)] = need.get((p, c, src), 0) + u
+        for (p, c, src), u in need.items():
+            b = ledger.balance(p, c, strategy=src)
+            room = to_units(b["available"] + b["reserved"], ledger.scale)
+            if u > room:
+                raise ValidationError(
+                    f"the plan no longer fits: strategy {src!r} of {p} has "
+                    f"{format(b['available'] + b['reserved'], 'f')} {c} to give, the plan moves "
+                    f"{format(from_units(u, ledger.scale), 'f')}", argument="transfers",
+                    hint="plan again from the current ledger")
+        return [ledger.transfer(p, c, from_units(u, ledger.scale), src, dst, trade_date=trade_date,
+                                actor=actor, memo=memo, at=at) for p, c, src, dst, u in rows]
+
+
+def apply_allocation(ledger: Any, plan: Allocation, /, *, trade_date: Any = None,
+                     actor: str = "system", at: Any = None) -> list[str]:
+    """Record the transfers of ``plan`` in ``ledger``, all or nothing (see :func:`apply_transfers`).
+
+    Returns
+    -------
+    list of str
+        The transfer ids.
+
+    Notes
+    -----
+    If the ledger changed since the plan so that a debit no longer fits,
+    nothing is written and :class:`~pmcore.errors.ValidationError` is raised.
 
     Examples
     --------
@@ -345,21 +405,12 @@ def apply_allocation(ledger: Any, plan: Allocation, /, *, trade_date: Any = None
     >>> led.balance("P", "USD", strategy="x")["settled"]
     Decimal('45.00000000')
     """
-    with ledger._lock:
-        out: dict[str, int] = {}
-        for src, _dst, amt in plan.transfers:
-            out[src] = out.get(src, 0) + to_units(amt, ledger.scale)
-        for src, u in out.items():
-            b = ledger.balance(plan.portfolio_id, plan.currency, strategy=src)
-            room = to_units(b["available"] + b["reserved"], ledger.scale)
-            if u > room:
-                raise ValidationError(
-                    f"the plan no longer fits: strategy {src!r} has {b['available'] + b['reserved']} "
-                    f"{plan.currency} to give, the plan moves {from_units(u, ledger.scale)}",
-                    argument="plan", hint="plan again from the current ledger")
-        return [ledger.transfer(plan.portfolio_id, plan.currency, amt, src, dst, trade_date=trade_date,
-                                actor=actor, memo=f"allocation ({plan.method})", at=at)
-                for src, dst, amt in plan.transfers]
+    frame = {"portfolio_id": [plan.portfolio_id] * len(plan.transfers),
+             "currency": [plan.currency] * len(plan.transfers),
+             "from_strategy": [x[0] for x in plan.transfers], "to_strategy": [x[1] for x in plan.transfers],
+             "amount": [str(x[2]) for x in plan.transfers]}
+    return apply_transfers(ledger, frame, trade_date=trade_date, actor=actor,
+                           memo=f"allocation ({plan.method})", at=at)
 
 
 def cash_history(transactions: Any, dates: Any, /, *, by: Any = ("portfolio_id", "strategy", "currency"),
