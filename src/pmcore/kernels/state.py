@@ -45,10 +45,10 @@ EMPTY_KEY = -1  # position keys are >= 0
 EMPTY_ID = np.iinfo(np.int64).min  # fill ids may be any other int64
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
-# undo log columns: slot, created, cash cell 1 (p*n_c+c), cash cell 2, id inserted (0/1)
-U_SLOT, U_CREATED, U_CELL1, U_CELL2, U_ID = range(5)
+# undo log columns: slot, created, cash cell 1 (p*n_c+c), cash cell 2, batch row
+U_SLOT, U_CREATED, U_CELL1, U_CELL2, U_ROW = range(5)
 # undo log values: quantity, avg price, realized, status, opened, cash 1, cash 2, old price
-V_QTY, V_AVG, V_REAL, V_STATUS, V_OPENED, V_CASH1, V_CASH2, V_PRICE = range(8)
+V_QTY, V_AVG, V_REAL, V_STATUS, V_OPENED, V_CASH1, V_CASH2 = range(7)
 
 # impact vector of ``apply_one``
 I_CODE = 0
@@ -183,9 +183,90 @@ def fill_step(q0, a0, dq, px, mult):
 
 
 @jit
+def portfolio_order(port, status, n_portfolios):
+    """Rows with status OK grouped by portfolio, input order kept within a portfolio.
+
+    Fills of different portfolios touch different slots and cash cells, so
+    applying them grouped by portfolio gives bit-for-bit the result of input
+    order while the slots of one portfolio stay in cache.
+    """
+    n = port.shape[0]
+    if n < 256:
+        m = 0
+        out = np.empty(n, np.int64)
+        for r in range(n):
+            if status[r] == OK:
+                out[m] = r
+                m += 1
+        return out[:m]
+    if 4 * n < n_portfolios:
+        idx = np.argsort(port, kind="mergesort")
+        m = 0
+        out = np.empty(n, np.int64)
+        for k in range(n):
+            r = idx[k]
+            if status[r] == OK:
+                out[m] = r
+                m += 1
+        return out[:m]
+    counts = np.zeros(n_portfolios + 1, np.int64)
+    m = 0
+    for r in range(n):
+        if status[r] == OK:
+            counts[port[r] + 1] += 1
+            m += 1
+    for p in range(n_portfolios):
+        counts[p + 1] += counts[p]
+    out = np.empty(m, np.int64)
+    for r in range(n):
+        if status[r] == OK:
+            p = port[r]
+            out[counts[p]] = r
+            counts[p] += 1
+    return out
+
+
+@jit
+def check_ids(fid, status, ignore_dup, atomic, ids, meta, id_ins):
+    """Reject (or ignore) fill ids seen before or earlier in the batch, inserting the new ones.
+
+    Input order: the second occurrence of an id in a batch is the duplicate.
+    ``id_ins[r]`` marks the ids inserted. Returns the first rejected row of an
+    atomic batch (its inserted ids removed again) or -1.
+    """
+    for r in range(fid.shape[0]):
+        id_ins[r] = False
+        if status[r] != OK:
+            continue
+        if hash_find(ids, fid[r], meta[M_IDSHIFT], EMPTY_ID) >= 0:
+            if ignore_dup:
+                status[r] = IGNORED
+                continue
+            status[r] = REJ_DUPLICATE
+            if atomic:
+                remove_ids(fid, id_ins, ids, meta)
+                return r
+            continue
+        hash_insert(ids, fid[r], meta[M_IDSHIFT], EMPTY_ID)
+        meta[M_IDS] += 1
+        id_ins[r] = True
+    return -1
+
+
+@jit
+def remove_ids(fid, mask, ids, meta):
+    """Delete ``fid[r]`` from the id set for every ``mask[r]``."""
+    for r in range(fid.shape[0]):
+        if mask[r]:
+            hash_delete(ids, ids, fid[r], meta[M_IDSHIFT], EMPTY_ID)
+            meta[M_IDS] -= 1
+            mask[r] = False
+
+
+@jit
 def apply_fills(port, inst, qty, px, fee, fee_ccy, ttype, fid, use_ids, ignore_dup, ts, status, atomic, check,
-                state_i, state_f, slots_i, slots_f, s_status, s_opened, ids, undo_i, undo_f):
-    """Apply a batch of fills in order; per-row result codes in ``status``.
+                state_i, state_f, slots_i, slots_f, s_status, s_opened, ids, undo_i, undo_f, id_ins):
+    """Apply a batch of fills with the result of applying them one by one in input order.
 
     Parameters
     ----------
@@ -194,72 +275,94 @@ def apply_fills(port, inst, qty, px, fee, fee_ccy, ttype, fid, use_ids, ignore_d
     fee_ccy : int32[n] currency code of the fee
     ttype : int8[n] transaction type (T_TRADE, T_BUY, T_SELL, T_TRANSFER)
     fid : int64[n] fill ids (used when ``use_ids``)
+    ignore_dup : a fill id seen before (or earlier in the batch) gets IGNORED instead of REJ_DUPLICATE
     ts : int64[n] timestamps (ns)
     status : int8[n] in: OK or a code set by the public layer (row skipped);
         out: the row's result code
-    ignore_dup : a fill id seen before (or earlier in the batch) gets IGNORED instead of REJ_DUPLICATE
     atomic : stop at the first rejected row (the caller rolls back with the undo log)
     check : apply the no-short, suspended and duplicate-id rules (off for replay)
     state_i : tuple (keys, vals, head, meta, inst_ccy, is_margin)
     state_f : tuple (cash float64[n_p, n_c, 2], prices, multiplier)
     slots_i, slots_f : s_int, s_num
     ids : int64 fill-id hash set
-    undo_i : int64[n, 5], undo_f : float64[n, 8] undo log
+    undo_i : int64[n, 5], undo_f : float64[n, 8] undo log (application order)
+    id_ins : bool[n] out: ids inserted
 
     Returns
     -------
     (n_logged, first_rejected_row or -1)
+
+    Notes
+    -----
+    Ids are checked first, in input order. Rows are then applied grouped by
+    portfolio (input order within a portfolio): a portfolio's slots and cash
+    cells see exactly the sequence of updates of input order. Instruments
+    without a market price are marked at their first applied fill, in input
+    order, at the end. An atomic batch stops at the first rejected row met.
     """
     keys, vals, head, meta, inst_ccy, is_margin = state_i
     cash, prices, mult = state_f
     n_i = prices.shape[0]
     n_c = cash.shape[1]
-    n = port.shape[0]
+    if use_ids and check:
+        bad = check_ids(fid, status, ignore_dup, atomic, ids, meta, id_ins)
+        if bad >= 0:
+            return 0, bad
+    elif use_ids:
+        for r in range(fid.shape[0]):
+            id_ins[r] = False
+            if status[r] == OK:
+                hash_insert(ids, fid[r], meta[M_IDSHIFT], EMPTY_ID)
+                meta[M_IDS] += 1
+                id_ins[r] = True
+    order = portfolio_order(port, status, head.shape[0])
+    # the columns in application order: sequential reads in the loop below
+    o_port = port[order]
+    o_inst = inst[order]
+    o_qty = qty[order]
+    o_px = px[order]
     log = 0
-    for r in range(n):
-        if status[r] != OK:
-            continue
-        p = port[r]
-        i = inst[r]
-        if use_ids and check:
-            if hash_find(ids, fid[r], meta[M_IDSHIFT], EMPTY_ID) >= 0:
-                if ignore_dup:
-                    status[r] = IGNORED
-                    continue
-                status[r] = REJ_DUPLICATE
-                if atomic:
-                    return log, r
-                continue
-        key = np.int64(p) * n_i + i
-        j = hash_find(keys, key, meta[M_SHIFT], EMPTY_KEY)
+    for k in range(order.shape[0]):
+        r = order[k]
+        p = o_port[k]
+        i = o_inst[k]
+        dq = o_qty[k]
+        price = o_px[k]
+        j = hash_find(keys, np.int64(p) * n_i + i, meta[M_SHIFT], EMPTY_KEY)
+        s = vals[j] if j >= 0 else -1
         q0 = 0.0
         a0 = 0.0
         st0 = CLOSED
-        if j >= 0:
-            s = vals[j]
+        if s >= 0:
             q0 = slots_f[0, s]
             a0 = slots_f[1, s]
             st0 = s_status[s]
-        if check and st0 == SUSPENDED:
-            status[r] = REJ_SUSPENDED
-            if atomic:
-                return log, r
-            continue
         m = mult[i]
-        q1, a1, realized = fill_step(q0, a0, qty[r], px[r], m)
-        if check and not is_margin[p] and q1 < 0.0:
-            status[r] = REJ_SHORT
+        q1, a1, realized = fill_step(q0, a0, dq, price, m)
+        code = OK
+        if check and st0 == SUSPENDED:
+            code = REJ_SUSPENDED
+        elif check and not is_margin[p] and q1 < 0.0:
+            code = REJ_SHORT
+        if code != OK:
+            status[r] = code
             if atomic:
                 return log, r
+            if use_ids and id_ins[r]:
+                hash_delete(ids, ids, fid[r], meta[M_IDSHIFT], EMPTY_ID)
+                meta[M_IDS] -= 1
+                id_ins[r] = False
             continue
-        s, created = _slot_for(p, i, n_i, keys, vals, slots_i, slots_f, s_status, s_opened, head, meta)
+        created = False
+        if s < 0:
+            s, created = _slot_for(p, i, n_i, keys, vals, slots_i, slots_f, s_status, s_opened, head, meta)
         c1 = inst_ccy[i]
         c2 = fee_ccy[r]
         undo_i[log, U_SLOT] = s
         undo_i[log, U_CREATED] = created
         undo_i[log, U_CELL1] = p * n_c + c1
         undo_i[log, U_CELL2] = p * n_c + c2
-        undo_i[log, U_ID] = 0
+        undo_i[log, U_ROW] = r
         undo_f[log, V_QTY] = slots_f[0, s]
         undo_f[log, V_AVG] = slots_f[1, s]
         undo_f[log, V_REAL] = slots_f[2, s]
@@ -267,11 +370,6 @@ def apply_fills(port, inst, qty, px, fee, fee_ccy, ttype, fid, use_ids, ignore_d
         undo_f[log, V_OPENED] = s_opened[s]
         undo_f[log, V_CASH1] = cash[p, c1, 0]
         undo_f[log, V_CASH2] = cash[p, c2, 0]
-        undo_f[log, V_PRICE] = prices[i]
-        if use_ids:
-            hash_insert(ids, fid[r], meta[M_IDSHIFT], EMPTY_ID)
-            meta[M_IDS] += 1
-            undo_i[log, U_ID] = 1
         log += 1
         slots_f[0, s] = q1
         slots_f[1, s] = a1
@@ -287,18 +385,20 @@ def apply_fills(port, inst, qty, px, fee, fee_ccy, ttype, fid, use_ids, ignore_d
             if is_margin[p]:
                 cash[p, c1, 0] += realized
             else:
-                cash[p, c1, 0] -= qty[r] * px[r] * m
+                cash[p, c1, 0] -= dq * price * m
         cash[p, c2, 0] -= fee[r]
-        if not (prices[i] > 0.0):  # no market price yet: mark at the fill price
-            prices[i] = px[r]
+    for r in range(port.shape[0]):  # mark unpriced instruments at their first fill, input order
+        if status[r] == OK and not (prices[inst[r]] > 0.0):
+            prices[inst[r]] = px[r]
     return log, -1
 
 
 @jit
-def undo_fills(log, fid, rows, state_i, state_f, slots_i, slots_f, s_status, s_opened, ids, undo_i, undo_f):
-    """Roll back the first ``log`` entries of the undo log, newest first.
+def undo_fills(log, fid, use_ids, id_ins, state_i, state_f, slots_i, slots_f, s_status, s_opened, ids, undo_i,
+               undo_f):
+    """Roll back the first ``log`` entries of the undo log (newest first) and the inserted ids.
 
-    ``rows`` int64[log]: the batch row of each log entry (for the fill id).
+    Prices are untouched by an atomic batch that stopped (they are marked last).
     """
     keys, vals, head, meta, inst_ccy, is_margin = state_i
     cash, prices, mult = state_f
@@ -308,14 +408,10 @@ def undo_fills(log, fid, rows, state_i, state_f, slots_i, slots_f, s_status, s_o
         s = undo_i[e, U_SLOT]
         p = slots_i[0, s]
         i = slots_i[1, s]
-        if undo_i[e, U_ID]:
-            hash_delete(ids, ids, fid[rows[e]], meta[M_IDSHIFT], EMPTY_ID)
-            meta[M_IDS] -= 1
         c2 = undo_i[e, U_CELL2] - p * n_c
         cash[p, c2, 0] = undo_f[e, V_CASH2]
         c1 = undo_i[e, U_CELL1] - p * n_c
         cash[p, c1, 0] = undo_f[e, V_CASH1]
-        prices[i] = undo_f[e, V_PRICE]
         if undo_i[e, U_CREATED]:
             hash_delete(keys, vals, np.int64(p) * n_i + i, meta[M_SHIFT], EMPTY_KEY)
             head[p] = slots_i[2, s]
@@ -326,6 +422,8 @@ def undo_fills(log, fid, rows, state_i, state_f, slots_i, slots_f, s_status, s_o
             slots_f[2, s] = undo_f[e, V_REAL]
             s_status[s] = np.int8(undo_f[e, V_STATUS])
             s_opened[s] = np.int64(undo_f[e, V_OPENED])
+    if use_ids:
+        remove_ids(fid, id_ins, ids, meta)
 
 
 @jit

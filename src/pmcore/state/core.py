@@ -117,17 +117,16 @@ class Core:
         use_ids = f["fid"] is not None
         fid = f["fid"] if use_ids else np.zeros(n, np.int64)
         self.reserve(n, n if use_ids else 0)
-        undo_i = np.empty((n, 5), np.int64)
-        undo_f = np.empty((n, 8))
+        undo_i, undo_f = self._undo(n)
+        id_ins = np.zeros(n, np.bool_)
         si, sf = self.state_tuples()
         log, bad = ks.apply_fills(
             f["port"], f["inst"], f["qty"], f["price"], f["fee"], f["fee_ccy"], f["ttype"], fid, use_ids,
-            ignore_dup, f["ts"], status, atomic, check, si, sf, self.s_int, self.s_num, self.s_status, self.s_opened,
-            self.ids, undo_i, undo_f,
+            ignore_dup, f["ts"], status, atomic, check, si, sf, self.s_int, self.s_num, self.s_status,
+            self.s_opened, self.ids, undo_i, undo_f, id_ins,
         )
         if bad >= 0 and atomic:
-            rows = np.flatnonzero(status[:bad] == ks.OK).astype(np.int64)
-            ks.undo_fills(log, fid, rows, si, sf, self.s_int, self.s_num, self.s_status, self.s_opened,
+            ks.undo_fills(log, fid, use_ids, id_ins, si, sf, self.s_int, self.s_num, self.s_status, self.s_opened,
                           self.ids, undo_i, undo_f)
             return int(bad), None
         self.version += 1
@@ -142,6 +141,14 @@ class Core:
 
     def seen(self, fid: np.ndarray) -> np.ndarray:
         return ks.ids_seen(self.ids, fid, int(self.meta[ks.M_IDSHIFT]))
+
+    def _undo(self, n: int):
+        """Undo-log buffers for ``n`` rows, kept between batches (no page faults on the hot path)."""
+        buf = getattr(self, "_undo_buf", None)
+        if buf is None or buf[0].shape[0] < n:
+            buf = (np.empty((max(n, 1024), 5), np.int64), np.empty((max(n, 1024), 8)))
+            self._undo_buf = buf
+        return buf
 
     def apply_cash(self, port, ccy, amount, check_cash, status, *, atomic: bool) -> int:
         undo = np.empty(len(port))
@@ -218,6 +225,7 @@ class Core:
                      "s_int", "s_num", "s_status", "s_opened", "keys", "vals", "ids"):
             setattr(new, name, getattr(self, name).copy())
         new.str_ids = set(self.str_ids)
+        new._undo_buf = None
         return new
 
     # ------------------------------------------------------------------ views

@@ -68,6 +68,12 @@ def to_ns(value: Any, arg: str = "timestamp") -> int:
                           expected="a datetime, numpy.datetime64 or int nanoseconds since epoch")
 
 
+def _one_chunk(col):
+    if isinstance(col, pa.ChunkedArray):
+        return col.chunk(0) if col.num_chunks == 1 else col.combine_chunks()
+    return col
+
+
 def _numbers(table: pa.Table, name: str, default: float | None) -> np.ndarray:
     """Column as float64 with nulls as NaN (rules are checked per row by the caller)."""
     if name not in table.column_names:
@@ -81,8 +87,9 @@ def _numbers(table: pa.Table, name: str, default: float | None) -> np.ndarray:
                               expected="a numeric column")
     if pa.types.is_null(col.type):
         return np.full(table.num_rows, np.nan)
-    col = col.cast(pa.float64())
-    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    arr = _one_chunk(col)
+    if arr.type != pa.float64():
+        arr = arr.cast(pa.float64())
     if arr.null_count:
         arr = arr.fill_null(np.nan)
     return arr.to_numpy(zero_copy_only=False)
@@ -100,7 +107,7 @@ def timestamps(table: pa.Table, arg: str) -> np.ndarray:
     elif not pa.types.is_integer(col.type):
         raise ValidationError("has the wrong type", argument=arg, column="timestamp", value=str(col.type),
                               expected="a timestamp column or int64 nanoseconds since epoch")
-    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    arr = _one_chunk(col)
     if arr.null_count:
         row = int(np.flatnonzero(~np.asarray(arr.is_valid()))[0])
         raise ValidationError("is null", argument=arg, column="timestamp", row=row, expected="a timestamp")
