@@ -1,10 +1,10 @@
 """Kernel dispatch by memory layout: row-major twins for C-contiguous matrices.
 
-A C-contiguous ``(n_obs, n_series)`` matrix (numpy's default, and any single
-series) is read row by row with the series innermost; a Fortran-ordered one
-(what pandas and polars hand out) column by column. Both kernels compute the
-same thing; only the summation order may differ. Each kernel is compiled
-for one memory layout only, which keeps the compile cache small.
+A C-contiguous ``(n_obs, n_series)`` matrix with several series (numpy's
+default) is read row by row with the series innermost; a single series, or a
+Fortran-ordered matrix (what pandas and polars hand out), column by column
+(for one series the column loop has less overhead per row). Both kernels
+compute the same thing; only the summation order may differ.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from ..kernels import metrics_rolling as kr
 
 
 def _rows(x: np.ndarray) -> bool:
-    return x.flags.c_contiguous
+    return x.shape[1] > 1 and x.flags.c_contiguous
 
 
 def total_return(x):
