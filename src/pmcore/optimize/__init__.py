@@ -7,8 +7,10 @@ dataclasses (:class:`OptimizeResult`, :class:`Frontier`).
 
 from __future__ import annotations
 
+from .blacklitterman import BlackLittermanResult, black_litterman, implied_returns, market_risk_aversion
 from .constraints import Constraints
 from .errors import InfeasibleError, OptimizationError, SolverError, UnboundedError
+from .scenarios import cvar, min_cvar
 from .estimators import (
     capm_returns,
     check_covariance,
@@ -19,11 +21,17 @@ from .estimators import (
     nearest_psd,
     sample_covariance,
 )
+from .hierarchical import hrp
 from .problems import efficient_return, efficient_risk, max_sharpe, max_utility, min_variance
 from .results import Frontier, OptimizeResult
+from .riskbudget import risk_parity
 
 __all__ = [
+    "BlackLittermanResult",
     "Constraints",
+    "black_litterman",
+    "implied_returns",
+    "market_risk_aversion",
     "Frontier",
     "InfeasibleError",
     "OptimizationError",
@@ -32,15 +40,19 @@ __all__ = [
     "UnboundedError",
     "capm_returns",
     "check_covariance",
+    "cvar",
     "efficient_return",
     "efficient_risk",
     "ewm_covariance",
     "factor_covariance",
+    "hrp",
     "ledoit_wolf",
     "max_sharpe",
     "max_utility",
     "mean_returns",
+    "min_cvar",
     "min_variance",
     "nearest_psd",
+    "risk_parity",
     "sample_covariance",
 ]
