@@ -21,6 +21,7 @@ from .estimators import (
     nearest_psd,
     sample_covariance,
 )
+from .frontier import efficient_frontier
 from .hierarchical import hrp
 from .problems import efficient_return, efficient_risk, max_sharpe, max_utility, min_variance
 from .results import Frontier, OptimizeResult
@@ -41,6 +42,7 @@ __all__ = [
     "capm_returns",
     "check_covariance",
     "cvar",
+    "efficient_frontier",
     "efficient_return",
     "efficient_risk",
     "ewm_covariance",
