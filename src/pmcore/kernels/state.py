@@ -499,7 +499,7 @@ def _portfolio_values(p, head, slots_i, slots_f, cash, is_margin, prices, scale,
     n = 0
     s = head[p]
     while s >= 0:
-        n += 1
+        n += slots_f[0, s] != 0.0
         s = slots_i[2, s]
     inst = np.empty(n, np.int32)
     q = np.empty(n)
@@ -507,10 +507,11 @@ def _portfolio_values(p, head, slots_i, slots_f, cash, is_margin, prices, scale,
     s = head[p]
     k = 0
     while s >= 0:
-        inst[k] = slots_i[1, s]
-        q[k] = slots_f[0, s]
-        a[k] = slots_f[1, s]
-        k += 1
+        if slots_f[0, s] != 0.0:  # flat slots (CLOSED, PENDING) may sit on unpriced instruments
+            inst[k] = slots_i[1, s]
+            q[k] = slots_f[0, s]
+            a[k] = slots_f[1, s]
+            k += 1
         s = slots_i[2, s]
     offsets = np.zeros(2, np.int64)
     offsets[1] = n
