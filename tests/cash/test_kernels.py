@@ -115,3 +115,82 @@ def test_first_short_day_matches_reference(flows, start):
         out = np.zeros(3, np.int64)
         fn(s, f, out)
         assert out.tolist() == ref
+
+
+def _ref_keyed(c0, c1, c2, n1, n2, status, units, n_groups):
+    out = [[0, 0, 0, 0] for _ in range(n_groups)]
+    for a, b, c, s, u in zip(c0, c1, c2, status, units):
+        g = (a * n1 + b) * n2 + c
+        out[g][3] += 1
+        if s == 1:
+            out[g][0] += u
+        elif s == 0:
+            out[g][1 if u >= 0 else 2] += abs(u)
+    return out
+
+
+@given(st.integers(0, 60).flatmap(lambda n: st.tuples(
+    st.lists(st.integers(0, 2), min_size=n, max_size=n), st.lists(st.integers(0, 1), min_size=n, max_size=n),
+    st.lists(st.integers(0, 2), min_size=n, max_size=n), st.lists(st.integers(0, 3), min_size=n, max_size=n),
+    st.lists(st.integers(-10**15, 10**15), min_size=n, max_size=n))))
+def test_keyed_balances_matches_reference(data):
+    c0, c1, c2 = (np.array(x, np.int32) for x in data[:3])
+    sidx = np.array(data[3], np.int8)
+    smap = np.array([1, 0, 3, 2], np.int8)  # a permuted status dictionary
+    lo = np.array(data[4], np.int64)
+    words = np.empty(2 * len(lo), np.int64)
+    words[0::2], words[1::2] = lo, lo >> 63
+    ref = _ref_keyed(c0.tolist(), c1.tolist(), c2.tolist(), 2, 3, smap[sidx].tolist(), lo.tolist(), 18)
+    for fn in (k.keyed_balances, k.keyed_balances.py_func):
+        out = np.zeros((18, 4), np.int64)
+        assert fn(c0, c1, c2, np.int64(2), np.int64(3), sidx, smap, words[0::2], words[1::2], out) == -1
+        assert out.tolist() == ref
+
+
+def test_keyed_balances_range_and_overflow():
+    one = np.zeros(2, np.int32)
+    st_ = np.ones(2, np.int8)
+    smap = np.arange(4, dtype=np.int8)
+    out = np.zeros((1, 4), np.int64)
+    lo, hi = np.array([5, 5], np.int64), np.array([0, 1], np.int64)  # row 1 is 2**64 + 5
+    assert k.keyed_balances(one, one, one, np.int64(1), np.int64(1), st_, smap, lo, hi, out) == -3
+    out = np.zeros((1, 4), np.int64)
+    lo = np.array([I64, 1], np.int64)
+    assert k.keyed_balances(one, one, one, np.int64(1), np.int64(1), st_, smap, lo, lo >> 63, out) == 1
+
+
+def _arrow_parts(strings):
+    import pyarrow as pa
+
+    arr = pa.array(strings, pa.string())
+    off = np.frombuffer(arr.buffers()[1], np.int32)[: len(arr) + 1]
+    data = arr.buffers()[2]
+    return off, np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8)
+
+
+@given(st.lists(st.text(alphabet="abc", max_size=3), max_size=30),
+       st.lists(st.text(alphabet="abc", max_size=3), max_size=30))
+def test_match_strings_matches_a_dict(ledger, statement):
+    ref_err = [0, 0, 0]
+    seen = {}
+    for i, x in enumerate(ledger):
+        if x in seen:
+            ref_err = [1, i, seen[x]]
+            break
+        seen[x] = i
+    ref_match = []
+    if ref_err[0] == 0:
+        sseen = {}
+        for j, x in enumerate(statement):
+            if x in sseen:
+                ref_err = [2, j, sseen[x]]
+                break
+            sseen[x] = j
+            ref_match.append(seen.get(x, -1))
+    for fn in (k.match_strings, k.match_strings.py_func):
+        match = np.full(len(statement), -7, np.int64)
+        err = np.zeros(3, np.int64)
+        fn(*_arrow_parts(ledger), *_arrow_parts(statement), match, err)
+        assert err.tolist() == ref_err
+        if ref_err[0] == 0:
+            assert match.tolist() == ref_match

@@ -16,6 +16,65 @@ PENDING, SETTLED, FAILED, CANCELLED = 0, 1, 2, 3
 _DENSE_LIMIT = 1 << 25
 
 
+def key_column(table: pa.Table, arg: str, name: str) -> tuple[np.ndarray, pa.Array]:
+    """Integer codes (a numpy view where possible) and the dictionary of one key column."""
+    col = table.column(name)
+    col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    if pa.types.is_dictionary(col.type):
+        if col.null_count:
+            raise ValidationError("has a missing id", argument=arg, column=name,
+                                  row=int(np.flatnonzero(~np.asarray(col.is_valid()))[0]),
+                                  expected="a non-null id")
+        c = col.indices.to_numpy(zero_copy_only=False)
+        d = col.dictionary
+    else:
+        enc = pc.dictionary_encode(id_column(table, arg, name))
+        c = enc.indices.to_numpy(zero_copy_only=False)
+        d = enc.dictionary
+    if pa.types.is_string_view(d.type) or pa.types.is_large_string(d.type):
+        d = d.cast(pa.string())
+    return c, d
+
+
+def status_lookup(table: pa.Table, arg: str, name: str = "status") -> tuple[np.ndarray, np.ndarray]:
+    """``(index, lookup)`` with ``lookup[index[i]]`` the status code of row i (no per-row array built
+    for dictionary columns)."""
+    require_columns(table, arg, [name])
+    col = table.column(name)
+    col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    if pa.types.is_dictionary(col.type) and not col.null_count:
+        d = col.dictionary.cast(pa.string())
+        m = pc.index_in(d, value_set=pa.array(STATUSES)).fill_null(-1).to_numpy(zero_copy_only=False)
+        idx = col.indices.to_numpy(zero_copy_only=False)
+        if (m >= 0).all():
+            return idx, m.astype(np.int8)
+    return status_codes(table, arg, name), np.arange(4, dtype=np.int8)
+
+
+def amount_words(table: pa.Table, arg: str, name: str, scale: int) -> tuple[np.ndarray, np.ndarray]:
+    """Low and high int64 words of the amounts as units (views of a decimal128 buffer when possible).
+
+    The caller checks that each high word is the sign extension of the low one.
+    """
+    from .amounts import units_column
+
+    require_columns(table, arg, [name])
+    col = table.column(name)
+    col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    t = col.type
+    if pa.types.is_decimal128(t) and not col.null_count:
+        if t.scale != scale:
+            try:
+                col = col.cast(pa.decimal128(38, scale))
+            except pa.ArrowInvalid:
+                lo = units_column(table, arg, name, scale)
+                return lo, lo >> 63
+        words = np.frombuffer(col.buffers()[1], dtype=np.int64)[2 * col.offset: 2 * (col.offset + len(col))]
+        return words[0::2], words[1::2]
+    lo = units_column(table, arg, name, scale)
+    return lo, lo >> 63
+
+
 def key_codes(table: pa.Table, arg: str, columns: tuple[str, ...]) -> tuple[np.ndarray, pa.Table]:
     """Encode the key columns to one int64 group code per row and the table of distinct keys.
 

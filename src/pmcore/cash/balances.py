@@ -9,7 +9,10 @@ import pyarrow as pa
 
 from ..frames import frame_kind, from_arrow, to_arrow
 from ..kernels.cash import balance_table, projected_balances as _projected_kernel
-from ._frames import key_codes, overflow_error, status_codes
+from ..errors import ValidationError
+from ..frames import require_columns
+from ..kernels.cash import keyed_balances
+from ._frames import _DENSE_LIMIT, amount_words, key_codes, key_column, overflow_error, status_codes, status_lookup
 from .amounts import DEFAULT_SCALE, check_scale, units_column, units_to_arrow
 from .calendar import to_day
 
@@ -69,21 +72,50 @@ def cash_balances(transactions: Any, /, *, by: Any = None, scale: int = DEFAULT_
     kind = frame_kind(transactions)
     table = to_arrow(transactions, "transactions")
     keys = _keys(table, by)
-    units = units_column(table, "transactions", "amount", scale)
-    status = status_codes(table, "transactions")
-    group, key_table = key_codes(table, "transactions", keys)
-    out = np.zeros((key_table.num_rows, 3), np.int64)
-    bad = balance_table(group, status, units, out)
+    if len(keys) > 3:
+        raise ValidationError("has more than three key columns", argument="by", value=list(keys))
+    require_columns(table, "transactions", [*keys, "amount", "status"])
+    codes, dicts = zip(*(key_column(table, "transactions", k) for k in keys)) if keys else ((), ())
+    n = table.num_rows
+    sizes = [max(len(d), 1) for d in dicts]
+    zero = np.zeros(1, np.int8)
+    pad = [np.broadcast_to(zero, (n,))] * (3 - len(keys))
+    c0, c1, c2 = (*pad, *codes)
+    n1, n2 = ([1] * (3 - len(keys)) + sizes)[1:]
+    n_cells = int(np.prod(sizes, dtype=np.float64)) if sizes else 1
+    key_table = None
+    if n_cells > _DENSE_LIMIT:  # sparse key space: number the groups by sorting
+        group, key_table = key_codes(table, "transactions", keys)
+        c0 = c1 = np.broadcast_to(zero, (n,))
+        c2, n1, n2, n_cells = group, 1, 1, key_table.num_rows
+    lo, hi = amount_words(table, "transactions", "amount", scale)
+    sidx, smap = status_lookup(table, "transactions")
+    out = np.zeros((n_cells, 4), np.int64)
+    bad = keyed_balances(c0, c1, c2, np.int64(n1), np.int64(n2), sidx, smap, lo, hi, out)
+    if bad <= -2:
+        r = -2 - int(bad)
+        raise ValidationError("does not fit the int64 fixed-point range", argument="transactions",
+                              column="amount", row=r, expected="|amount| <= 92,233,720,368 at scale 8")
     if bad >= 0:
         raise overflow_error("transactions", int(bad))
-    total = out[:, 0] + out[:, 1] - out[:, 2]
-    check = out[:, 0].astype(object) + out[:, 1].astype(object) - out[:, 2].astype(object)
-    if len(total) and not np.array_equal(total.astype(object), check):
+    present = np.flatnonzero(out[:, 3])
+    if key_table is None:
+        cols = {}
+        rest = present.copy()
+        for name, d, size in reversed(list(zip(keys, dicts, sizes))):
+            cols[name] = d.take(pa.array(rest % size))
+            rest //= size
+        cols = {k: cols[k] for k in keys}
+    else:
+        cols = {k: key_table.column(k).take(pa.array(present)) for k in keys}
+    sums = out[present, :3]
+    settled, pin, pout = sums[:, 0], sums[:, 1], sums[:, 2]
+    t1 = settled + pin
+    total = t1 - pout
+    if (((settled ^ t1) & (pin ^ t1)) < 0).any() or (((t1 ^ total) & (t1 ^ pout)) < 0).any():
         raise overflow_error("transactions", -1)
-    cols = {k: key_table.column(k) for k in keys}
-    for j, name in enumerate(("settled", "pending_in", "pending_out")):
-        cols[name] = units_to_arrow(out[:, j], scale)
-    cols["total"] = units_to_arrow(total, scale)
+    for name, v in (("settled", settled), ("pending_in", pin), ("pending_out", pout), ("total", total)):
+        cols[name] = units_to_arrow(v, scale)
     return from_arrow(pa.table(cols), kind if kind != "other" else "arrow")
 
 

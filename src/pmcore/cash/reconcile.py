@@ -12,6 +12,7 @@ import pyarrow.compute as pc
 
 from ..errors import ValidationError
 from ..frames import first_duplicate, frame_kind, from_arrow, require_columns, to_arrow
+from ..kernels.cash import match_strings
 from ._frames import key_codes
 from .amounts import DEFAULT_SCALE, check_scale, from_units, units_column, units_to_arrow
 
@@ -80,6 +81,55 @@ def _dates(table: pa.Table, arg: str, name: str) -> np.ndarray:
     return col.to_numpy().astype("datetime64[D]").astype(np.int64)
 
 
+def _chunk(arr: Any) -> pa.Array:
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
+def _exact_sum(units: np.ndarray) -> int:
+    """Exact sum of int64 units as a Python int.
+
+    The high and low 32-bit halves are summed separately in int64, which
+    cannot overflow for fewer than 2**31 rows.
+    """
+    hi = (units >> 32).sum()
+    lo = (units & 0xFFFFFFFF).sum()
+    return int(hi) * (1 << 32) + int(lo)
+
+
+def _match(keys: dict, on: list, n_l: int) -> np.ndarray:
+    """Ledger row matching each statement row (-1 if none); duplicate keys raise."""
+    err = np.zeros(3, np.int64)
+    if len(on) == 1 and pa.types.is_string(keys[on[0]][0].type):
+        a, b = (_chunk(x) for x in keys[on[0]])
+        match = np.empty(len(b), np.int64)
+
+        def parts(arr):
+            off = np.frombuffer(arr.buffers()[1], np.int32)[arr.offset: arr.offset + len(arr) + 1]
+            data = arr.buffers()[2]
+            return off, (np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8))
+
+        match_strings(*parts(a), *parts(b), match, err)
+    else:
+        both = pa.table({name: pa.chunked_array([_chunk(x) for x in keys[name]]) for name in on})
+        group, _ = key_codes(both, "ledger", tuple(on))
+        lg, sg = group[:n_l], group[n_l:]
+        for kind, g in ((1, lg), (2, sg)):
+            dup = first_duplicate(g)
+            if dup is not None:
+                err[:] = (kind, dup[1], dup[0])
+                break
+        if err[0] == 0:
+            pos = np.full(len(group) and int(group.max()) + 1, -1, np.int64)
+            pos[lg] = np.arange(n_l)
+            match = pos[sg] if len(sg) else np.zeros(0, np.int64)
+    if err[0]:
+        arg = "ledger" if err[0] == 1 else "statement"
+        raise ValidationError(f"has a duplicate key (first seen in row {int(err[2])})", argument=arg,
+                              column=",".join(on), row=int(err[1]), expected="unique keys",
+                              hint="reconcile on more columns, e.g. on=('txn_id', 'leg')")
+    return match
+
+
 def reconcile(ledger: Any, statement: Any, /, *, on: Any = ("txn_id",), amount: str = "amount",
               date: str | None = "value_date", date_tolerance_days: int = 0,
               scale: int = DEFAULT_SCALE) -> Reconciliation:
@@ -144,54 +194,61 @@ def reconcile(ledger: Any, statement: Any, /, *, on: Any = ("txn_id",), amount: 
             a = a.cast(a.type.value_type)
         if pa.types.is_dictionary(b.type):
             b = b.cast(b.type.value_type)
+        if pa.types.is_string_view(a.type) or pa.types.is_large_string(a.type):
+            a = a.cast(pa.string())
         if a.type != b.type:
             try:
                 b = b.cast(a.type)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 raise ValidationError("has a different type on the two sides", argument="statement",
                                       column=name, value=str(b.type), expected=str(a.type)) from None
-        keys[name] = pa.chunked_array(a.chunks + b.chunks, a.type)
-    group, key_table = key_codes(pa.table(keys), "ledger", tuple(on))
-    n_l, n_k = lt.num_rows, key_table.num_rows
-    lg, sg = group[:n_l], group[n_l:]
-    for arg, g in (("ledger", lg), ("statement", sg)):
-        dup = first_duplicate(g)
-        if dup is not None:
-            raise ValidationError(f"has a duplicate key (first seen in row {dup[0]})", argument=arg,
-                                  column=",".join(on), row=dup[1], expected="unique keys",
-                                  hint="reconcile on more columns, e.g. on=('txn_id', 'leg')")
+        for arg, col in (("ledger", a), ("statement", b)):
+            if col.null_count:
+                raise ValidationError("has a missing key", argument=arg, column=name,
+                                      expected="a non-null key")
+        keys[name] = (a, b)
+    n_l, n_s = lt.num_rows, st.num_rows
+    s_match = _match(keys, on, n_l)
+    l_match = np.full(n_l, -1, np.int64)
+    hit = s_match >= 0
+    l_match[s_match[hit]] = np.flatnonzero(hit)
+    s_only = np.flatnonzero(~hit)
+    n_k = n_l + len(s_only)
     has_l = np.zeros(n_k, np.bool_)
-    has_s = np.zeros(n_k, np.bool_)
-    has_l[lg] = True
-    has_s[sg] = True
+    has_l[:n_l] = True
+    has_s = np.ones(n_k, np.bool_)
+    has_s[:n_l] = l_match >= 0
     la = np.zeros(n_k, np.int64)
     sa = np.zeros(n_k, np.int64)
-    la[lg] = lu
-    sa[sg] = su
+    la[:n_l] = lu
+    srow = np.concatenate([np.where(l_match >= 0, l_match, 0), s_only])
+    sa[has_s] = su[srow[has_s]]
     status = np.full(n_k, 0, np.int8)
     both = has_l & has_s
     diff = la - sa
-    if both.any() and ((la ^ sa) & (la ^ diff) < 0)[both].any():
+    if both.any() and (((la ^ sa) & (la ^ diff)) < 0)[both].any():
         raise ValidationError("the exact difference overflows", argument="ledger")
     amt_bad = both & (la != sa)
     status[amt_bad] = 1
     if date is not None:
         ldd = np.zeros(n_k, np.int64)
         sdd = np.zeros(n_k, np.int64)
-        ldd[lg] = ld
-        sdd[sg] = sd
+        ldd[:n_l] = ld
+        sdd[has_s] = sd[srow[has_s]]
         status[both & ~amt_bad & (np.abs(ldd - sdd) > int(date_tolerance_days))] = 2
     status[has_l & ~has_s] = 3
     status[has_s & ~has_l] = 4
-    ltot, stot = int(lu.astype(object).sum()), int(su.astype(object).sum())
-    cols = {name: key_table.column(name) for name in on}
-    cols["status"] = pa.array(np.array(RECON_STATUSES, object)[status], pa.string())
-    cols["ledger_amount"] = pc.if_else(pa.array(has_l), units_to_arrow(la, scale),
-                                       pa.nulls(n_k, pa.decimal128(38, scale)))
-    cols["statement_amount"] = pc.if_else(pa.array(has_s), units_to_arrow(sa, scale),
-                                          pa.nulls(n_k, pa.decimal128(38, scale)))
-    cols["difference"] = pc.if_else(pa.array(both), units_to_arrow(diff, scale),
-                                    pa.nulls(n_k, pa.decimal128(38, scale)))
+    ltot, stot = _exact_sum(lu), _exact_sum(su)
+    cols = {}
+    for name in on:
+        a, b = keys[name]
+        cols[name] = pa.concat_arrays([_chunk(a), _chunk(b).take(pa.array(s_only))])
+    cols["status"] = pa.DictionaryArray.from_arrays(pa.array(status), pa.array(RECON_STATUSES)
+                                                    ).cast(pa.string())
+    null_dec = pa.nulls(n_k, pa.decimal128(38, scale))
+    cols["ledger_amount"] = pc.if_else(pa.array(has_l), units_to_arrow(la, scale), null_dec)
+    cols["statement_amount"] = pc.if_else(pa.array(has_s), units_to_arrow(sa, scale), null_dec)
+    cols["difference"] = pc.if_else(pa.array(both), units_to_arrow(diff, scale), null_dec)
     if date is not None:
         cols["ledger_date"] = pc.if_else(pa.array(has_l), pa.array(ldd.astype("datetime64[D]")),
                                          pa.nulls(n_k, pa.date32()))

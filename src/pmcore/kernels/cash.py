@@ -143,3 +143,132 @@ def first_short_day(start, flows, out):
             if c < 0.0:
                 out[k] = t
                 break
+
+
+@jit
+def keyed_balances(c0, c1, c2, n1, n2, sidx, smap, lo, hi, out):
+    """One pass: group code from three key codes, status via a lookup, exact sums.
+
+    Group ``g = (c0 * n1 + c1) * n2 + c2``; ``smap[sidx[i]]`` is the status
+    code (0 pending, 1 settled, 2 failed, 3 cancelled). ``lo``/``hi`` are the
+    two int64 words of each decimal128 amount (units); a row whose high word
+    is not the sign extension of the low one does not fit int64. ``out`` is
+    int64 (n_groups, 4): settled, pending in, pending out, row count. Returns
+    -1, the first overflow row ``i``, or ``-2 - i`` for the first amount out
+    of the int64 range.
+    """
+    for i in range(c0.shape[0]):
+        u = lo[i]
+        if hi[i] != (u >> 63):
+            return -2 - i
+        g = (c0[i] * n1 + c1[i]) * n2 + c2[i]
+        out[g, 3] += 1
+        st = smap[sidx[i]]
+        if st == 1:
+            k = 0
+        elif st == 0:
+            if u >= 0:
+                k = 1
+            else:
+                k = 2
+                u = -u
+                if u < 0:  # -(-2**63) wraps
+                    return i
+        else:
+            continue
+        a = out[g, k]
+        s = a + u
+        if ((a ^ s) & (u ^ s)) < 0:
+            return i
+        out[g, k] = s
+    return -1
+
+
+@jit
+def _fnv(data, start, stop):
+    h = np.uint64(14695981039346656037)
+    for k in range(start, stop):
+        h = (h ^ np.uint64(data[k])) * np.uint64(1099511628211)
+    return h
+
+
+@jit
+def _same(data_a, a0, a1, data_b, b0, b1):
+    if a1 - a0 != b1 - b0:
+        return False
+    for k in range(a1 - a0):
+        if data_a[a0 + k] != data_b[b0 + k]:
+            return False
+    return True
+
+
+@jit
+def match_strings(l_off, l_data, s_off, s_data, match, err):
+    """Match statement strings to ledger strings by exact bytes (open-addressing hash table).
+
+    ``l_off``/``s_off`` are Arrow offsets (length n + 1, already shifted by
+    the array offset), ``*_data`` the UTF-8 bytes. ``match`` (n_statement,)
+    receives the ledger row of each statement row or -1. ``err`` (3,) gets
+    ``[kind, row, first_row]`` for the first duplicate: kind 1 in the ledger,
+    2 in the statement, 0 if none. Slots keep the row and 32 bits of the hash,
+    so most probes never touch the string bytes.
+    """
+    n_l = l_off.shape[0] - 1
+    n_s = s_off.shape[0] - 1
+    size = 1
+    while size < 2 * (n_l + n_s) + 2:
+        size *= 2
+    mask = np.uint64(size - 1)
+    rows = np.full(size, -1, np.int64)
+    tags = np.zeros(size, np.uint32)
+    err[0] = 0
+    for i in range(n_l):
+        h = _fnv(l_data, l_off[i], l_off[i + 1])
+        tag = np.uint32(h >> np.uint64(32))
+        slot = h & mask
+        while True:
+            r = rows[slot]
+            if r < 0:
+                rows[slot] = i
+                tags[slot] = tag
+                break
+            if tags[slot] == tag and _same(l_data, l_off[r], l_off[r + 1], l_data, l_off[i], l_off[i + 1]):
+                err[0] = 1
+                err[1] = i
+                err[2] = r
+                return
+            slot = (slot + np.uint64(1)) & mask
+    used = np.zeros(n_l, np.bool_)
+    for j in range(n_s):
+        h = _fnv(s_data, s_off[j], s_off[j + 1])
+        tag = np.uint32(h >> np.uint64(32))
+        slot = h & mask
+        match[j] = -1
+        while True:
+            r = rows[slot]
+            if r < 0:
+                rows[slot] = n_l + j
+                tags[slot] = tag
+                break
+            if tags[slot] == tag:
+                if r < n_l:
+                    if _same(l_data, l_off[r], l_off[r + 1], s_data, s_off[j], s_off[j + 1]):
+                        if used[r]:
+                            for q in range(j):
+                                if match[q] == r:
+                                    err[2] = q
+                                    break
+                            err[0] = 2
+                            err[1] = j
+                            return
+                        used[r] = True
+                        match[j] = r
+                        break
+                else:
+                    q = r - n_l
+                    if _same(s_data, s_off[q], s_off[q + 1], s_data, s_off[j], s_off[j + 1]):
+                        err[0] = 2
+                        err[1] = j
+                        err[2] = q
+                        return
+            slot = (slot + np.uint64(1)) & mask
