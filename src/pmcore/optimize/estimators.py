@@ -62,8 +62,9 @@ def mean_returns(returns: Any, /, *, method: str = "mean", span: float = 180,
         Simple periodic returns, one column per asset; NaN is rejected.
     method : {"mean", "ewm"}
         ``"mean"`` is the arithmetic mean; ``"ewm"`` the exponentially weighted
-        mean with smoothing ``alpha = 2 / (span + 1)`` (no bias adjustment,
-        pandas ``ewm(span, adjust=False)``), taken at the last row.
+        mean with smoothing ``alpha = 2 / (span + 1)``, weights normalized over
+        the available rows (pandas ``ewm(span).mean()`` at the last row, as
+        PyPortfolioOpt's ``ema_historical_return``).
     span : float, default 180
         Span of the exponential weights, in periods.
     periods_per_year : float, default 252
@@ -77,7 +78,7 @@ def mean_returns(returns: Any, /, *, method: str = "mean", span: float = 180,
     -----
     .. math:: \\mu_i = p \\, \\frac{1}{T} \\sum_t r_{t,i}
        \\quad\\text{or}\\quad
-       m_t = \\alpha r_t + (1 - \\alpha) m_{t-1},\\; m_0 = r_0,\\; \\mu = p\\, m_{T-1}
+       \\mu_i = p\\,\\frac{\\sum_t (1-\\alpha)^{T-1-t} r_{t,i}}{\\sum_t (1-\\alpha)^{T-1-t}}
 
     Examples
     --------
@@ -93,10 +94,8 @@ def mean_returns(returns: Any, /, *, method: str = "mean", span: float = 180,
         mu = x.mean(axis=0)
     elif method == "ewm":
         alpha = 2.0 / (_span(span) + 1.0)
-        m = x[0].copy()
-        for t in range(1, x.shape[0]):
-            m = alpha * x[t] + (1.0 - alpha) * m
-        mu = m
+        wts = (1.0 - alpha) ** np.arange(x.shape[0] - 1, -1, -1, dtype=np.float64)
+        mu = wts @ x / wts.sum()
     else:
         raise ValidationError("is unknown", argument="method", value=method, expected="'mean' or 'ewm'")
     return mirror_vector(mu * p, ids, kind, "expected_return")
