@@ -54,6 +54,11 @@ def cvxpy_module():
 # ---------------------------------------------------------------- diagnosis
 def _lp_feasible(spec: Spec, families: set, extra: list) -> bool:
     """Is the linear part of the constraints (restricted to ``families``) feasible?"""
+    return _lp(spec, families, extra, None).status == 0
+
+
+def _lp(spec: Spec, families: set, extra: list, cost):
+    """HiGHS LP over the linear(izable) constraints in ``families``; ``cost`` on w (None: feasibility)."""
     n = spec.n
     use_t = spec.max_turnover is not None and "max_turnover" in families
     use_s = spec.max_leverage is not None and "max_leverage" in families
@@ -111,10 +116,12 @@ def _lp_feasible(spec: Spec, families: set, extra: list) -> bool:
         lo = np.where(spec.excluded, -np.inf if "lower" not in families else spec.lower_given, lo)
     bounds = [(None if not np.isfinite(a) else a, None if not np.isfinite(b) else b) for a, b in zip(lo, hi)]
     bounds += [(0, None)] * (nv - n)
-    res = linprog(np.zeros(nv), A_ub=np.array(A_ub) if A_ub else None, b_ub=np.array(b_ub) if b_ub else None,
+    c = np.zeros(nv)
+    if cost is not None:
+        c[:n] = cost
+    return linprog(c, A_ub=np.array(A_ub) if A_ub else None, b_ub=np.array(b_ub) if b_ub else None,
                   A_eq=np.array(A_eq) if A_eq else None, b_eq=np.array(b_eq) if b_eq else None,
                   bounds=bounds, method="highs")
-    return res.status == 0
 
 
 def families_of(spec: Spec, extra: list) -> list:
@@ -161,11 +168,7 @@ def raise_infeasible(spec: Spec, extra: list, *, status: str | None = None) -> N
 
 def max_return(spec: Spec, mu: np.ndarray, extra: list = ()) -> tuple[float, np.ndarray]:
     """Largest ``mu' w`` over the linear constraints (HiGHS LP)."""
-    A_ub = np.vstack([spec.G] + [r[None, :] for _, r, _ in extra]) if (len(spec.G) or extra) else None
-    b_ub = np.concatenate([spec.h, [hv for *_, hv in extra]]) if A_ub is not None else None
-    bounds = [(None if not np.isfinite(a) else a, None if not np.isfinite(b) else b) for a, b in zip(spec.lo, spec.hi)]
-    res = linprog(-mu, A_ub=A_ub, b_ub=b_ub, A_eq=np.ones((1, spec.n)), b_eq=[spec.budget],
-                  bounds=bounds, method="highs")
+    res = _lp(spec, set(families_of(spec, list(extra))), list(extra), -mu)
     if res.status == 2:
         raise_infeasible(spec, list(extra))
     if res.status == 3:
@@ -173,7 +176,7 @@ def max_return(spec: Spec, mu: np.ndarray, extra: list = ()) -> tuple[float, np.
                              remedy="set finite lower/upper bounds")
     if res.status != 0:
         raise SolverError(f"the LP solver stopped: {res.message}", remedy="check the inputs' scale")
-    return float(-res.fun), res.x
+    return float(-res.fun), res.x[:spec.n]
 
 
 # ---------------------------------------------------------------- fast path

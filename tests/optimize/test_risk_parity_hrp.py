@@ -1,0 +1,94 @@
+"""Risk parity against riskparityportfolio and closed forms; HRP against PyPortfolioOpt and skfolio;
+compiled kernels against their Python twins."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pmcore.errors import ValidationError
+from pmcore.kernels.optimize import hrp_bisect, risk_budget_ccd
+from pmcore.optimize import hrp, risk_parity
+
+
+def _cov(seed, n):
+    rng = np.random.default_rng(seed)
+    B = rng.normal(0, 1, (n, 3))
+    return B @ B.T * 0.02 + np.diag(rng.uniform(0.01, 0.06, n))
+
+
+def test_erc_contributions_equal(sp500):
+    _, mu, cov = sp500
+    res = risk_parity(cov, mu)
+    rc = res.risk_contributions
+    assert np.max(np.abs(rc - 1 / len(rc))) / (1 / len(rc)) <= 1e-8
+    assert res.x.sum() == pytest.approx(1.0, abs=1e-15) and (res.x > 0).all()
+
+
+def test_erc_matches_riskparityportfolio(sp500):
+    pytest.importorskip("jax")
+    rpp = pytest.importorskip("riskparityportfolio")
+    _, _, cov = sp500
+    S = cov.to_numpy()
+    b = np.linspace(1, 2, len(S))
+    b /= b.sum()
+    w_ref = rpp.vanilla.design(S, b)
+    res = risk_parity(S, budgets=b)
+    np.testing.assert_allclose(res.x, w_ref, atol=1e-4)
+    np.testing.assert_allclose(res.risk_contributions, b, rtol=1e-8)
+
+
+def test_two_asset_closed_form_and_zero_budget():
+    cov = np.array([[0.04, 0.01], [0.01, 0.09]])
+    res = risk_parity(cov)  # ERC with two assets: inverse volatility
+    np.testing.assert_allclose(res.x, [0.6, 0.4], rtol=1e-12)
+    res3 = risk_parity(_cov(1, 4), budgets=[0.5, 0.5, 0.0, 0.0])
+    assert (res3.x[2:] == 0).all()
+    with pytest.raises(ValidationError):
+        risk_parity(cov, budgets=[-1, 2])
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 5000), n=st.integers(2, 12))
+def test_ccd_kernel_matches_python_twin(seed, n):
+    S = _cov(seed, n)
+    b = np.random.default_rng(seed).uniform(0.1, 1, n)
+    b /= b.sum()
+    y0 = b / np.sqrt(np.diag(S))
+    y1, y2 = y0.copy(), y0.copy()
+    k1 = risk_budget_ccd(S, b, y1, 1e-12, 10000)
+    k2 = risk_budget_ccd.py_func(S, b, y2, 1e-12, 10000)
+    assert k1 == k2 > 0
+    np.testing.assert_allclose(y1, y2, rtol=1e-12)
+    np.testing.assert_allclose(y1 * (S @ y1), b, rtol=1e-10)
+
+
+def test_hrp_matches_pypfopt_single_linkage(sp500):
+    pypfopt = pytest.importorskip("pypfopt")
+    r, _, cov = sp500
+    ref = pypfopt.HRPOpt(returns=r, cov_matrix=r.cov())
+    w_ref = np.array([ref.optimize(linkage_method="single")[a] for a in r.columns])
+    np.testing.assert_allclose(hrp(r.cov()).x, w_ref, atol=1e-12)
+
+
+def test_hrp_matches_skfolio_ward(sp500):
+    from skfolio.optimization import HierarchicalRiskParity
+
+    r, _, _ = sp500
+    sk = HierarchicalRiskParity().fit(r)  # Ward linkage with optimal leaf ordering (skfolio's default)
+    ours = hrp(r.cov(), linkage="ward", optimal_ordering=True)
+    np.testing.assert_allclose(ours.x, sk.weights_, atol=1e-10)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 5000), n=st.integers(1, 15))
+def test_hrp_kernel_matches_python_twin(seed, n):
+    S = _cov(seed, n)
+    order = np.random.default_rng(seed).permutation(n).astype(np.int64)
+    a, b = np.empty(n), np.empty(n)
+    hrp_bisect(S, order, a)
+    hrp_bisect.py_func(S, order, b)
+    np.testing.assert_allclose(a, b, rtol=1e-13)
+    assert a.sum() == pytest.approx(1.0, abs=1e-12) and (a > 0).all()
