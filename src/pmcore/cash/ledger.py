@@ -163,6 +163,9 @@ class Ledger:
             raise ValidationError("is out of range", argument="reserve_ratio",
                                   value=self.limits.reserve_ratio, expected="a fraction in [0, 1]")
         self._reserve = ratio
+        self._reserve_num, self._reserve_den = ratio.numerator, ratio.denominator
+        self._day_cache: dict = {}
+        self._value_cache: dict = {}
         self._max_txn = _per_currency(self.limits.max_transaction, "max_transaction", self.scale)
         self._max_daily = _per_currency(self.limits.max_daily_withdrawal, "max_daily_withdrawal",
                                         self.scale)
@@ -222,11 +225,21 @@ class Ledger:
                 expected=f"an amount <= {from_units(cap, self.scale)}",
                 hint="split it over several transactions or raise Limits.max_transaction")
 
+    def _day(self, value: Any, argument: str) -> int:
+        if isinstance(value, str):
+            d = self._day_cache.get(value)
+            if d is None:
+                d = to_day(value, argument)
+                if len(self._day_cache) < 10_000:
+                    self._day_cache[value] = d
+            return d
+        return to_day(value, argument)
+
     def _days(self, trade_date: Any, value_date: Any, settlement_days: Any) -> tuple[int, int]:
-        td = to_day(trade_date, "trade_date") if trade_date is not None else \
+        td = self._day(trade_date, "trade_date") if trade_date is not None else \
             int(self._clock() // (86_400 * 10**9))
         if value_date is not None:
-            vd = to_day(value_date, "value_date")
+            vd = self._day(value_date, "value_date")
             if vd < td:
                 raise ValidationError("is before the trade date", argument="value_date",
                                       value=str(day_to_date(vd)), expected=f">= {day_to_date(td)}")
@@ -235,7 +248,13 @@ class Ledger:
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
             raise ValidationError("is not a day count", argument="settlement_days", value=n,
                                   expected="an integer >= 0")
-        return td, int(self.calendar.value_days([td], int(n))[0])
+        key = (td, int(n))
+        vd = self._value_cache.get(key)
+        if vd is None:  # the calendar is frozen, so value dates can be cached
+            vd = int(self.calendar.value_days([td], int(n))[0])
+            if len(self._value_cache) < 100_000:
+                self._value_cache[key] = vd
+        return td, vd
 
     def _state(self, key: tuple) -> list[int]:
         b = self._bal.get(key)
@@ -244,10 +263,9 @@ class Ledger:
         return b
 
     def _reserve_units(self, settled: int) -> int:
-        if settled <= 0 or self._reserve == 0:
+        if settled <= 0 or self._reserve_num == 0:
             return 0
-        q = self._reserve * settled
-        return -((-q.numerator) // q.denominator)
+        return -((-self._reserve_num * settled) // self._reserve_den)
 
     def _available(self, key: tuple) -> tuple[int, list[int], int, int]:
         b = self._bal.get(key, [0, 0, 0])
