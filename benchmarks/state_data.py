@@ -114,6 +114,17 @@ def python_rows(fills: pa.Table) -> list:
     return list(zip(*cols))
 
 
+def pandas_positions(book):
+    """The book's positions as a pandas frame indexed by (portfolio_id, instrument_id)."""
+    import pandas as pd
+
+    pcode = np.repeat(np.arange(book.n_portfolios), np.diff(book.offsets))
+    idx = pd.MultiIndex.from_arrays([np.asarray(book.portfolio_ids.take(pa.array(pcode))),
+                                     np.asarray(book.instrument_ids.take(pa.array(book.instrument)))],
+                                    names=["portfolio_id", "instrument_id"])
+    return pd.DataFrame({"quantity": book.quantity, "avg_price": book.avg_price}, index=idx)
+
+
 def pandas_apply(positions, fills):
     """A vectorized pandas update per batch: net the batch per position by group-by, then merge.
 

@@ -99,11 +99,13 @@ class PortfolioState:
         use :meth:`open` for that). None keeps the state in memory only.
     durability : {"fsync", "group"}, keyword-only
         ``"fsync"``: each update is synced before it returns. ``"group"``:
-        group commit, a background flusher syncs the writes of all threads at
-        most ``commit_window`` seconds apart and each update returns once the
-        sync that covers it is done. Either way nothing acknowledged is lost.
+        group commit, a background flusher syncs whatever all threads wrote
+        since its last sync (writes that arrive during a sync share the next
+        one) and each update returns once the sync that covers it is done.
+        Either way nothing acknowledged is lost.
     commit_window : float, keyword-only
-        Seconds the group-commit flusher waits to gather writes (default 0.001).
+        Seconds the group-commit flusher waits before each sync to gather more
+        writes (default 0: sync at once; a window trades latency for fewer syncs).
     group_by : sequence of str, optional, keyword-only
         Instrument columns reported in exposure changes (default: those of
         asset_class, sector, country present).
@@ -138,7 +140,7 @@ class PortfolioState:
     """
 
     def __init__(self, book: Any, prices: Any = None, fx: Any = None, /, *, path: Any = None,
-                 durability: str = "fsync", commit_window: float = 0.001, group_by: Iterable[str] | None = None,
+                 durability: str = "fsync", commit_window: float = 0.0, group_by: Iterable[str] | None = None,
                  limits: Mapping | None = None, duplicates: str = "reject", retention_days: int = 365,
                  instruments: Any = None, cash: Any = None, accounts: Any = None,
                  base_currency: str | None = None) -> None:
@@ -247,7 +249,7 @@ class PortfolioState:
                     np.asarray(mult, np.float64), u.is_margin)
 
     def _setup(self, u: sn.Universe, core: Core, root: Path | None, *, sequence: int, clock: int,
-               durability: str = "fsync", commit_window: float = 0.001, group_by: Iterable[str] | None = None,
+               durability: str = "fsync", commit_window: float = 0.0, group_by: Iterable[str] | None = None,
                limits: Mapping | None = None, duplicates: str = "reject", retention_days: int = 365,
                readonly: bool = False) -> None:
         if durability not in DURABILITY:

@@ -140,7 +140,7 @@ class Journal:
     sync under group commit.
     """
 
-    def __init__(self, directory: Path, *, durability: str = "fsync", commit_window: float = 0.001,
+    def __init__(self, directory: Path, *, durability: str = "fsync", commit_window: float = 0.0,
                  segment_bytes: int = 256 << 20, sequence: int = 0) -> None:
         self.directory = directory
         self.durability = durability
