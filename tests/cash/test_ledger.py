@@ -327,3 +327,32 @@ def test_any_sequence_balances_exactly(sequence):
     assert replayed.balances().to_pylist() == led.balances().to_pylist()
     assert replayed.audit().to_pylist() == led.audit().to_pylist()
     assert replayed.transactions().to_pylist() == led.transactions().to_pylist()
+
+
+def test_margin_rule_from_pmcore_margin():
+    """The margin-aware rule: free margin 1,400 USD (2,000 cash, 600 initial margin at 10x on 6,000)."""
+    import pyarrow as pa
+
+    from pmcore.cash.margin_rule import margin_withdrawal_check
+    from pmcore.margin import margin_state
+
+    st = margin_state(pa.table({"portfolio_id": ["F"], "instrument_id": ["BTC"], "quantity": [0.1],
+                                "avg_price": [60_000.0]}),
+                      {"instrument_id": ["BTC"], "price": [60_000.0]},
+                      instruments=pa.table({"instrument_id": ["BTC"], "currency": ["USD"]}),
+                      cash=pa.table({"portfolio_id": ["F", "C"], "currency": ["USD", "USD"],
+                                     "amount": [2_000.0, 10.0]}),
+                      accounts={"F": "margin", "C": "cash"}, leverage=10)
+    check = margin_withdrawal_check(st, {"currency": ["EUR"], "rate": ["1.25"]})
+    assert check("F", "USD", D(1)) == D("1400")
+    assert check("F", "EUR", D(1)) == D("1120")  # 1,400 USD / 1.25
+    assert check("nobody", "USD", D(1)) is None
+    led = Ledger(clock=Clock(), limits=Limits(reserve_ratio=0), margin_check=check)
+    led.deposit("F", "EUR", 5000, trade_date="2026-11-20", status="settled")
+    before = snapshot(led)
+    with pytest.raises(ValidationError, match="at most 1120.00000000 EUR"):
+        led.withdraw("F", "EUR", "1120.01", trade_date="2026-11-20")
+    assert snapshot(led) == before
+    led.withdraw("F", "EUR", "1120", trade_date="2026-11-20")
+    with pytest.raises(ValidationError, match="no fx rate"):
+        check("F", "JPY", D(1))

@@ -17,6 +17,7 @@ from .forecast import ForecastBacktest, backtest_forecast, daily_flows, forecast
 from .fx import FxConversion, currency_exposure, flows_in_base, fx_convert, hedge_suggestion
 from .ledger import ALLOWED_TRANSITIONS, TRANSACTION_KINDS, Ledger, Limits
 from .liquidity import LiquidityStress, liquidity_coverage, stress_test
+from .margin_rule import margin_withdrawal_check
 from .reconcile import RECON_STATUSES, Reconciliation, reconcile
 
 __all__ = [
@@ -25,7 +26,7 @@ __all__ = [
     "Reconciliation", "TRANSACTION_KINDS", "allocation_weights", "apply_allocation",
     "apply_transfers", "backtest_forecast", "cash_balances", "cash_drag", "cash_history",
     "cash_utilization", "currency_exposure", "daily_flows", "flows_in_base", "forecast_cash_flows",
-    "from_units", "fx_convert", "hedge_suggestion", "liquidity_coverage", "plan_allocation",
+    "from_units", "fx_convert", "hedge_suggestion", "liquidity_coverage", "margin_withdrawal_check", "plan_allocation",
     "projected_cash", "reconcile", "split_exact", "stress_test", "sweep_plan", "to_units",
     "yield_on_cash",
 ]
