@@ -121,3 +121,37 @@ def test_projected_by_value_date_hand_worked():
     assert p.column("projected").to_pylist() == [Decimal(x) for x in ("100", "70", "70", "90")]
     with pytest.raises(ValidationError, match="strictly increasing"):
         projected_cash(t, ["2026-11-23", "2026-11-20"])
+
+
+def test_sparse_key_space_gives_the_same_balances(monkeypatch):
+    import pmcore.cash.balances as b
+
+    rng = np.random.default_rng(3)
+    n = 500
+    t = pa.table({"portfolio_id": [f"P{i}" for i in rng.integers(0, 40, n)],
+                  "strategy": [f"S{i}" for i in rng.integers(0, 5, n)],
+                  "currency": rng.choice(["USD", "EUR", "JPY"], n).tolist(),
+                  "status": rng.choice(["pending", "settled", "failed"], n).tolist(),
+                  "amount": pa.array(rng.integers(-10**9, 10**9, n))})
+    dense = b.cash_balances(t)
+    monkeypatch.setattr(b, "_DENSE_LIMIT", 10)
+    sparse = b.cash_balances(t)
+    key = lambda r: (r["portfolio_id"], r["strategy"], r["currency"])  # noqa: E731
+    assert sorted(dense.to_pylist(), key=key) == sorted(sparse.to_pylist(), key=key)
+
+
+def _balances_of(seed):
+    rng = np.random.default_rng(seed)
+    t = pa.table({"portfolio_id": rng.choice(["A", "B"], 100).tolist(), "currency": ["USD"] * 100,
+                  "status": ["settled"] * 100, "amount": pa.array(rng.integers(0, 10**6, 100))})
+    return cash_balances(t).column("total").to_pylist()
+
+
+def test_thread_and_process_pools():
+    from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
+    expected = [_balances_of(s) for s in range(4)]
+    with ThreadPoolExecutor(2) as pool:
+        assert list(pool.map(_balances_of, range(4))) == expected
+    with ProcessPoolExecutor(2) as pool:
+        assert list(pool.map(_balances_of, range(4))) == expected

@@ -849,6 +849,30 @@ class Ledger:
             cols[name] = units_to_arrow(np.array(arr[:, j], dtype=np.int64), self.scale)
         return from_arrow(pa.table(cols), kind)
 
+    def projected(self, dates: Any, *, by: Any = ("portfolio_id", "strategy", "currency"),
+                  kind: str = "arrow") -> Any:
+        """Projected balances at the end of each date, by value date (T+N).
+
+        Returns
+        -------
+        frame
+            The ``by`` keys, ``date`` and ``projected`` (exact): settled cash
+            plus pending lines whose value date is on or before the date
+            (see :func:`pmcore.cash.projected_cash`).
+
+        Examples
+        --------
+        >>> led = Ledger(clock=lambda: 0)
+        >>> _ = led.deposit("P1", "USD", 100, trade_date="2026-11-20", status="settled")
+        >>> _ = led.withdraw("P1", "USD", 30, trade_date="2026-11-20")  # value date 2026-11-24
+        >>> [str(v) for v in led.projected(["2026-11-23", "2026-11-24"]).column("projected").to_pylist()]
+        ['100.00000000', '70.00000000']
+        """
+        from .balances import projected_cash
+
+        check_kind(kind)
+        return from_arrow(projected_cash(self.transactions(), dates, by=by, scale=self.scale), kind)
+
     def audit(self, *, kind: str = "arrow") -> Any:
         """The audit trail: one row per change with time, actor, action and statuses.
 
