@@ -99,16 +99,13 @@ def liquidation_price(c, side, size, entry, br_offsets, br, i, leverage, default
     base = c - side * size * entry
     if lo == hi:
         return max(base / (size * (default_fraction / leverage - side)), 0.0)
-    inv = 1.0 / size
-    if side > 0.0:
-        best = (base + br[lo, 2]) * br[lo, 3]
-        for t in range(lo + 1, hi):
-            best = max(best, (base + br[t, 2]) * br[t, 3])
-    else:
-        best = (base + br[lo, 2]) * br[lo, 4]
-        for t in range(lo + 1, hi):
-            best = min(best, (base + br[t, 2]) * br[t, 4])
-    return max(best * inv, 0.0)
+    # notional at the root of tier t: (base + amount_t) / (rate_t - side); the
+    # long's largest root and the short's smallest are the largest side * root
+    col = 3 if side > 0.0 else 4
+    best = side * (base + br[lo, 2]) * br[lo, col]
+    for t in range(lo + 1, hi):
+        best = max(best, side * (base + br[t, 2]) * br[t, col])
+    return max(side * best / size, 0.0)
 
 
 def _margin_state(offsets, instrument, pos, market, br_offsets, br, account, default_fraction,
@@ -155,7 +152,19 @@ def _margin_state(offsets, instrument, pos, market, br_offsets, br, account, def
             px = market[i, 0]
             u = market[i, 1]
             notional = abs(q) * px * u
-            rate, amount = maintenance(br_offsets, br, i, notional, lev, default_fraction)
+            # the tier lookup and the liquidation price are written out here rather
+            # than called: a call that passes arrays costs reference counting
+            lo = br_offsets[i]
+            hi = br_offsets[i + 1]
+            if lo == hi:
+                rate = default_fraction / lev
+                amount = 0.0
+            else:
+                t = lo
+                for j in range(lo + 1, hi):
+                    t += br[j, 0] <= notional
+                rate = br[t, 1]
+                amount = br[t, 2]
             mm = notional * rate - amount if q != 0.0 else 0.0
             im = notional / lev
             pnl = q * (px - entry[k]) * u
@@ -195,8 +204,19 @@ def _margin_state(offsets, instrument, pos, market, br_offsets, br, account, def
             else:
                 c = (cross_wallet - (cross_maint - out_pos[k, MAINT])
                      + (cross_upnl - out_pos[k, UPNL]))
-            lp = liquidation_price(c, side, abs(q) * market[i, 1], entry[k], br_offsets, br, i,
-                                   leverage[k], default_fraction)
+            # = liquidation_price(c, side, size, entry[k], br_offsets, br, i, leverage[k], ...)
+            size = abs(q) * market[i, 1]
+            lo = br_offsets[i]
+            hi = br_offsets[i + 1]
+            base = c - side * size * entry[k]
+            if lo == hi:
+                lp = max(base / (size * (default_fraction / leverage[k] - side)), 0.0)
+            else:
+                col = 3 if side > 0.0 else 4
+                best = side * (base + br[lo, 2]) * br[lo, col]
+                for t in range(lo + 1, hi):
+                    best = max(best, side * (base + br[t, 2]) * br[t, col])
+                lp = max(side * best / size, 0.0)
             out_pos[k, LIQ] = lp
             out_pos[k, DIST] = side * (px - lp) / px
         equity = wallet + upnl
