@@ -265,6 +265,9 @@ def quickselect(a, n, k):
         if i > k:
             hi = i - 1
             continue
+        if i > lo:
+            lo = i + 1  # progress made: ties cannot stall it
+            continue
         e = i + 1
         for m in range(i + 1, hi + 1):
             v = a[m]
