@@ -91,7 +91,7 @@ class PythonDictBook:
                 continue
             q, a, r = pos.get((p, i), (0.0, 0.0, 0.0))
             q1 = q + dq
-            if not margin[p] and q1 < 0:
+            if not margin[p] and q1 < 0 and dq < 0:
                 rejected += 1
                 continue
             realized = 0.0

@@ -115,7 +115,7 @@ class Reference:
         new_q = q + dq
         if abs(new_q) <= 1e-12 * max(abs(q), abs(dq)):
             new_q = 0.0
-        if not self.margin[p] and new_q < 0:
+        if not self.margin[p] and new_q < 0 and dq < 0:
             return "short"
         booked = 0.0
         if q == 0 or math.copysign(1, q) == math.copysign(1, dq):

@@ -342,7 +342,7 @@ def apply_fills(port, inst, qty, px, fee, fee_ccy, ttype, fid, use_ids, ignore_d
         code = OK
         if check and st0 == SUSPENDED:
             code = REJ_SUSPENDED
-        elif check and not is_margin[p] and q1 < 0.0:
+        elif check and not is_margin[p] and q1 < 0.0 and dq < 0.0:
             code = REJ_SHORT
         if code != OK:
             status[r] = code
@@ -563,7 +563,7 @@ def apply_one(p, i, dq, price, fee, fee_c, ttype, fid, use_id, ts, impact, group
         a0 = slots_f[1, s]
     m = mult[i]
     q1, a1, realized = fill_step(q0, a0, dq, price, m)
-    if not is_margin[p] and q1 < 0.0:
+    if not is_margin[p] and q1 < 0.0 and dq < 0.0:
         out[I_CODE] = REJ_SHORT
         return
     if not (prices[i] > 0.0):

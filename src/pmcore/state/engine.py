@@ -443,6 +443,9 @@ class PortfolioState:
 
         Notes
         -----
+        A cash account may not sell short: a sell that would leave the
+        position below zero is rejected (covering an existing short is allowed).
+
         Average cost: an increase moves the cost to
         :math:`(q_0 \\bar p_0 + \\Delta q\\, p) / (q_0 + \\Delta q)`; a reduction
         books :math:`|\\Delta q| (p - \\bar p_0) m` (sign of the old side); a fill

@@ -35,7 +35,7 @@ FILL_REASONS = {
     R_AMOUNT: "amount must be finite (and > 0 for deposit, withdrawal and fee)",
     R_CCY: "unknown currency",
     R_FLOW: f"flow type must be one of {list(ks.FLOW_TYPES)}",
-    ks.REJ_SHORT: "would take a no-short cash account below zero",
+    ks.REJ_SHORT: "would take a no-short cash account below zero",  # a sell ending below zero
     ks.REJ_DUPLICATE: "duplicate fill id (seen before)",
     ks.REJ_SUSPENDED: "position is SUSPENDED",
     ks.REJ_CASH: "withdrawal larger than available cash",
