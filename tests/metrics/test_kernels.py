@@ -357,3 +357,56 @@ def test_rolling_constant_window_after_volatile_one():
         kern(np.ascontiguousarray(x), np.zeros(1), 0, 5, 1, 2, 1.0, mean)
         kern(np.ascontiguousarray(x), np.zeros(1), 0, 5, 1, 0, 1.0, std)
         assert (std[8:] == 0.0).all() and (mean[8:] == 0.001).all()
+
+
+@given(matrices(max_rows=40, elements=st.one_of(st.floats(-0.5, 0.5), st.just(np.nan))), st.booleans())
+def test_drawdown_details(x, include_start):
+    n = x.shape[1]
+    depth, amount, rows = both(k.drawdown_details, x, include_start, 100.0,
+                               out_shapes=[n, n, (n, 3)], dtypes=[np.float64, np.float64, np.int64])
+    for j in range(n):
+        wealth = 100.0 * np.cumprod(1 + np.nan_to_num(x[:, j]))
+        start = [100.0] if include_start else []
+        path = np.r_[start, wealth]
+        peak = np.maximum.accumulate(path) if len(path) else path
+        dd = path / peak - 1 if len(path) else path
+        worst = min(dd.min(), 0.0) if len(dd) else 0.0
+        np.testing.assert_allclose(depth[j], worst, rtol=1e-12, atol=1e-15)
+        if worst == 0.0:
+            assert rows[j].tolist() == [-1, -1, -1]
+            continue
+        off = 1 if include_start else 0
+        trough = int(np.argmin(dd)) - off  # first occurrence, as the kernel keeps the first
+        assert rows[j, 1] == trough
+        peak_value = peak[trough + off]
+        np.testing.assert_allclose(amount[j], path[trough + off] - peak_value, rtol=1e-12, atol=1e-12)
+        later = np.flatnonzero(wealth[trough + 1:] >= peak_value)
+        assert rows[j, 2] == (trough + 1 + later[0] if len(later) else -1)
+
+
+@given(hnp.arrays(np.float64, st.tuples(st.integers(0, 30), st.integers(1, 5)),
+                  elements=st.one_of(st.floats(-1, 1), st.sampled_from([np.inf, -np.inf, np.nan]))))
+def test_first_infinite_matches_numpy(x):
+    got = k.first_infinite(x)
+    assert got == k.first_infinite.py_func(x)
+    bad = np.flatnonzero(np.isinf(x).ravel())
+    assert got == (bad[0] if len(bad) else -1)
+
+
+@given(st.lists(st.tuples(st.integers(0, 3), st.sampled_from([-2.0, -1.0, 0.0, 1.0, 3.0])), max_size=40))
+def test_trade_streaks(rows):
+    rows = sorted(rows, key=lambda r: r[0])  # grouped, order within a group kept
+    codes = np.array([r[0] for r in rows], np.int64)
+    pnl = np.array([r[1] for r in rows])
+    (out,) = both(k.trade_streaks, codes, pnl, 4, out_shapes=[(4, 11)])
+    for g in range(4):
+        p = pnl[codes == g]
+        streak_w = streak_l = best_w = best_l = 0
+        for v in p:
+            streak_w = streak_w + 1 if v > 0 else 0
+            streak_l = streak_l + 1 if v < 0 else 0
+            best_w, best_l = max(best_w, streak_w), max(best_l, streak_l)
+        want = [len(p), (p > 0).sum(), (p < 0).sum(), p[p > 0].sum(), p[p < 0].sum(),
+                p[p > 0].max() if (p > 0).any() else np.nan, p[p < 0].min() if (p < 0).any() else np.nan,
+                best_w, best_l, streak_w, streak_l]
+        np.testing.assert_allclose(out[g], want, equal_nan=True)
