@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -96,3 +97,23 @@ def test_liquidation_price_is_the_root_in_its_tier():
         t = km.tier_of(br, 0, 3, notional)
         mm = notional * br[t, 1] - br[t, 2]
         assert c + 50.0 * (lp - 100.0) == np.float64(mm) or abs(c + 50.0 * (lp - 100.0) - mm) < 1e-9
+
+
+@given(seed=st.integers(0, 2**32 - 1), c=st.floats(-1e4, 1e5), side=st.sampled_from([1.0, -1.0]),
+       size=st.floats(0.01, 100.0), entry=st.floats(1.0, 1000.0))
+def test_liquidation_price_helper_matches_reference(seed, c, side, size, entry):
+    from .reference import liq_price
+
+    rng = np.random.default_rng(seed)
+    k = int(rng.integers(1, 7))
+    floor = np.concatenate([[0.0], np.sort(rng.choice(np.arange(1, 200) * 100.0, k - 1, replace=False))])
+    rate = np.sort(rng.uniform(0.004, 0.4, k))
+    br = km.tier_table(floor, rate, maintenance_amounts(floor, rate))
+    br_offsets = np.array([0, k], np.int64)
+    for fn in (km.liquidation_price, km.liquidation_price.py_func):
+        got = fn(c, side, size, entry, br_offsets, br, 0, 10.0, 0.5)
+        want = liq_price(c, side, size, entry, br, 10.0, 0.5, size * entry)
+        assert got == pytest.approx(want, rel=1e-9, abs=1e-9)
+    rate_got, amount_got = km.maintenance(br_offsets, br, 0, size * entry, 10.0, 0.5)
+    t = int(np.searchsorted(floor, size * entry, side="right")) - 1
+    assert (rate_got, amount_got) == (br[t, 1], br[t, 2])

@@ -332,3 +332,11 @@ def test_brackets_interleaved_and_derived_amounts():
     np.testing.assert_array_equal(off, off2)
     np.testing.assert_allclose(br, br2)
     assert br[3, 2] == pytest.approx(16300.0)
+
+
+def test_maintenance_amount_must_follow_the_rates():
+    ok = _brackets(maintenance_amount=[0.0, 50.0, 1300.0])
+    assert binance(brackets=ok).book is not None
+    with pytest.raises(pm.ValidationError, match="does not follow") as err:
+        binance(brackets=_brackets(maintenance_amount=[0.0, 50.0, 1500.0]))
+    assert err.value.row == 2 and err.value.column == "maintenance_amount"

@@ -90,9 +90,10 @@ def liquidation_price(c, side, size, entry, br_offsets, br, i, leverage, default
     liquidation price is the root whose notional falls in its own tier (the
     exchange: substitute the tier of the liquidation notional and recompute).
     The maintenance margin being continuous and convex in the notional (the
-    maximum of its tier lines), that root is the largest one over the tiers
-    for a long and the smallest for a short, which needs no search. A long
-    that no positive price liquidates gets 0.
+    maximum of its tier lines, as the amounts make it), that root is the
+    largest one over the tiers for a long and the smallest for a short: one
+    pass over the tiers, no iteration. A long that no positive price
+    liquidates gets 0. (:func:`margin_state` does the same inline.)
     """
     lo = br_offsets[i]
     hi = br_offsets[i + 1]

@@ -3,8 +3,9 @@
 A bracket table has one row per instrument and tier: ``instrument_id``,
 ``notional_floor`` (base currency, the first tier of an instrument starts at
 0), ``maintenance_rate`` (fraction) and optionally ``notional_cap`` (the next
-tier's floor), ``maintenance_amount`` (derived from the rates when left out)
-and ``max_leverage`` (1 to 125).
+tier's floor), ``maintenance_amount`` (derived from the rates when left out;
+when given it must follow from them, to the cent) and ``max_leverage`` (1 to
+125).
 """
 
 from __future__ import annotations
@@ -188,11 +189,21 @@ def align_brackets(book: Book, brackets: Any) -> tuple[np.ndarray, np.ndarray, n
             raise ValidationError(f"{kind} the next tier", argument=arg, column="notional_cap",
                                   row=int(order[j]), value=float(cap[order[j]]),
                                   expected=f"the next tier's floor {f[j + 1]!r}")
-    if not has_amount and len(order):
+    if len(order):
         # cum_n = cum_{n-1} + floor_n (r_n - r_{n-1}), restarting at each instrument's first tier
         step = np.zeros(len(order))
         step[1:] = np.where(same, f[1:] * (r[1:] - r[:-1]), 0.0)
         total = np.cumsum(step)
-        a = total - total[np.flatnonzero(first)][np.cumsum(first) - 1]
+        derived = total - total[np.flatnonzero(first)][np.cumsum(first) - 1]
+        if has_amount:
+            bad = np.abs(a - derived) > 1e-6 * np.maximum(np.abs(derived), 1.0) + 0.01
+            if bad.any():
+                j = int(np.flatnonzero(bad)[0])
+                raise ValidationError(
+                    "does not follow from the floors and rates", argument=arg,
+                    column="maintenance_amount", row=int(order[j]), value=float(a[j]),
+                    expected=f"{derived[j]!r} (previous amount + floor x rate step)",
+                    hint="leave the column out to derive it")
+        a = derived
     br = tier_table(f, r, a) if len(order) else np.zeros((0, 5))
     return offsets, br, max_lev[order]
