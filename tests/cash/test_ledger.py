@@ -261,7 +261,7 @@ def test_thread_pool_keeps_every_unit():
 # -- property: random operation sequences -----------------------------------------------
 ops = st.lists(st.tuples(
     st.sampled_from(["deposit", "withdrawal", "fee", "dividend", "interest", "transfer",
-                     "convert", "settle", "fail", "cancel", "lock"]),
+                     "convert", "settle", "fail", "cancel", "lock", "due"]),
     st.integers(0, 1), st.integers(0, 1), st.integers(0, 1),
     st.integers(-10**12, 10**12), st.integers(0, 50)), max_size=40)
 
@@ -308,6 +308,10 @@ def test_any_sequence_balances_exactly(sequence):
                                        strategy=strat, trade_date="2026-11-20"))
             elif op == "lock":
                 led.lock(pid, ccy, dec, strategy=strat)
+            elif op == "due":
+                due = led.settle_due("2026-11-24")
+                assert all(led.status(tx) == "settled" for tx in due)
+                assert not led.settle_due("2026-11-24")
             elif ids:
                 led.set_status(ids[pick % len(ids)], {"settle": "settled", "fail": "failed",
                                                       "cancel": "cancelled"}[op])
@@ -323,6 +327,8 @@ def test_any_sequence_balances_exactly(sequence):
         live = led.balance(key[0], key[2], strategy=key[1])
         assert {k: live[k] for k in ("settled", "pending_in", "pending_out", "total", "available")} == \
             {k: row[k] for k in ("settled", "pending_in", "pending_out", "total", "available")}
+    pending = [r for r in led.transactions().to_pylist() if r["status"] == "pending"]
+    assert sorted({r["txn_id"] for r in pending}) == sorted(led._pending)
     replayed = led.replay()
     assert replayed.balances().to_pylist() == led.balances().to_pylist()
     assert replayed.audit().to_pylist() == led.audit().to_pylist()

@@ -25,7 +25,7 @@ import pyarrow as pa
 from ..errors import ValidationError
 from ..frames import from_arrow
 from ..kernels.cash import balance_table, status_as_of
-from ._frames import CANCELLED, FAILED, PENDING, SETTLED, STATUSES, check_kind, overflow_error
+from ._frames import CANCELLED, FAILED, PENDING, SETTLED, STATUSES, check_kind, key_codes, overflow_error
 from .amounts import DEFAULT_SCALE, INT64_MAX, check_scale, from_units, round_units, to_units, units_to_arrow
 from .calendar import BusinessCalendar, day_to_date, to_day
 
@@ -188,6 +188,7 @@ class Ledger:
         self._locked: dict[tuple, int] = {}
         self._daily: dict[tuple, int] = {}
         self._counter = 0
+        self._pending: dict[str, int] = {}  # pending txn id -> value day, in recording order
 
     # -- helpers ---------------------------------------------------------
     def _time(self, at: Any) -> int:
@@ -290,6 +291,8 @@ class Ledger:
             self._status.append(status)
             self._apply(p, s, cur, u, status, +1)
         self._txns[txn] = rows
+        if status == PENDING:
+            self._pending[txn] = vd
         self._event(txn_no, t, actor, "record", -1, status, memo)
 
     def _apply(self, p, s, cur, u, status, sign) -> None:
@@ -605,6 +608,7 @@ class Ledger:
                 r = rows[0]
                 dkey = (c["portfolio_id"][r], c["currency"][r], c["trade_day"][r])
                 self._daily[dkey] += c["units"][r]
+            self._pending.pop(str(txn_id), None)
             self._event(c["txn_no"][rows[0]], t, actor, status, old, new, reason)
 
     def settle(self, txn_id: str, **options: Any) -> None:
@@ -660,8 +664,7 @@ class Ledger:
         """
         day = to_day(date, "date")
         with self._lock:
-            due = [tx for tx, rows in self._txns.items()
-                   if self._status[rows[0]] == PENDING and self._cols["value_day"][rows[0]] <= day]
+            due = [tx for tx, vd in self._pending.items() if vd <= day]
             for tx in due:
                 self.set_status(tx, "settled", actor=actor, reason="value date reached", at=at)
             return due
@@ -731,33 +734,40 @@ class Ledger:
                     "reserved": res, "available": avail, "total": b[0] + b[1] - b[2]}
         return {k: from_units(v, self.scale) for k, v in vals.items()}
 
-    def _legs_table(self, as_of_ns: int | None = None) -> tuple[pa.Table, np.ndarray]:
-        """All legs as an Arrow table with int units and the status at ``as_of_ns``."""
+    _LEG_COLUMNS = {
+        "txn_id": lambda v: pa.array(v, pa.string()),
+        "leg": lambda v: pa.array(v, pa.int8()),
+        "kind": lambda v: pa.array(v, pa.string()),
+        "portfolio_id": lambda v: pa.array(v),
+        "strategy": lambda v: pa.array(v, pa.string()),
+        "currency": lambda v: pa.array(v, pa.string()),
+        "units": lambda v: pa.array(np.array(v, np.int64)),
+        "trade_day": lambda v: pa.array(np.array(v, np.int64).astype("datetime64[D]"), pa.date32()),
+        "value_day": lambda v: pa.array(np.array(v, np.int64).astype("datetime64[D]"), pa.date32()),
+        "recorded_ns": lambda v: pa.array(np.array(v, np.int64).astype("datetime64[ns]"),
+                                          pa.timestamp("ns", "UTC")),
+        "actor": lambda v: pa.array(v, pa.string()),
+        "memo": lambda v: pa.array(v, pa.string()),
+    }
+    _LEG_NAMES = {"trade_day": "trade_date", "value_day": "value_date", "recorded_ns": "recorded_at"}
+
+    def _legs_table(self, as_of_ns: int | None = None,
+                    columns: tuple | None = None) -> tuple[pa.Table, np.ndarray]:
+        """Legs as an Arrow table (int ``units``) and each leg's status at ``as_of_ns``."""
+        names = tuple(self._LEG_COLUMNS) if columns is None else columns
         with self._lock:
-            c = {k: list(v) for k, v in self._cols.items()}
+            c = {k: list(self._cols[k]) for k in names}
+            txn_no = list(self._cols["txn_no"]) if as_of_ns is not None else None
             status = np.array(self._status, np.int8)
-            ev = {k: list(v) for k, v in self._events.items()}
-        n = len(status)
-        recorded = np.array(c["recorded_ns"], np.int64)
+            ev = {k: list(v) for k, v in self._events.items()} if as_of_ns is not None else None
+            n_txn = len(self._txn_ids)
         if as_of_ns is not None:
-            txn_status = np.full(len(self._txn_ids) or 1, -1, np.int64)
+            txn_status = np.full(n_txn or 1, -1, np.int64)
             status_as_of(np.array(ev["txn_no"], np.int64), np.array(ev["to_status"], np.int64),
                          np.array(ev["time_ns"], np.int64), np.int64(as_of_ns), txn_status)
-            status = txn_status[np.array(c["txn_no"], np.int64)].astype(np.int8) if n else status
-        table = pa.table({
-            "txn_id": pa.array(c["txn_id"], pa.string()),
-            "leg": pa.array(c["leg"], pa.int8()),
-            "kind": pa.array(c["kind"], pa.string()),
-            "portfolio_id": pa.array(c["portfolio_id"]),
-            "strategy": pa.array(c["strategy"], pa.string()),
-            "currency": pa.array(c["currency"], pa.string()),
-            "units": pa.array(c["units"], pa.int64()),
-            "trade_date": pa.array(np.array(c["trade_day"], np.int64).astype("datetime64[D]"), pa.date32()),
-            "value_date": pa.array(np.array(c["value_day"], np.int64).astype("datetime64[D]"), pa.date32()),
-            "recorded_at": pa.array(recorded.astype("datetime64[ns]"), pa.timestamp("ns", "UTC")),
-            "actor": pa.array(c["actor"], pa.string()),
-            "memo": pa.array(c["memo"], pa.string()),
-        })
+            if len(status):
+                status = txn_status[np.array(txn_no, np.int64)].astype(np.int8)
+        table = pa.table({self._LEG_NAMES.get(k, k): self._LEG_COLUMNS[k](c[k]) for k in names})
         if as_of_ns is not None:
             keep = status >= 0
             table, status = table.filter(pa.array(keep)), status[keep]
@@ -814,9 +824,7 @@ class Ledger:
         """
         check_kind(kind)
         as_of_ns = None if as_of is None else _to_ns(as_of, "as_of")
-        table, status = self._legs_table(as_of_ns)
-        keys = list(zip(table.column("portfolio_id").to_pylist(), table.column("strategy").to_pylist(),
-                        table.column("currency").to_pylist()))
+        table, status = self._legs_table(as_of_ns, ("portfolio_id", "strategy", "currency", "units"))
         with self._lock:
             if as_of_ns is None:
                 locks = dict(self._locked)
@@ -825,28 +833,31 @@ class Ledger:
                 for t, key, u in self._locks_hist:
                     if t <= as_of_ns:
                         locks[key] = u
-        index: dict[tuple, int] = {}
-        group = np.fromiter((index.setdefault(k, len(index)) for k in keys), np.int64, len(keys))
-        for k in locks:
-            index.setdefault(k, len(index))
-        out = np.zeros((len(index), 3), np.int64)
+        names = ("portfolio_id", "strategy", "currency")
+        group, key_table = key_codes(table.select(list(names)), "ledger", names)
+        out = np.zeros((key_table.num_rows, 3), np.int64)
         bad = balance_table(group, status, table.column("units").to_numpy(), out)
         if bad >= 0:
             raise overflow_error("ledger", int(bad))
-        order = sorted(index, key=lambda k: tuple(map(str, k)))
+        sums = dict(zip(zip(*(key_table.column(k).to_pylist() for k in names)), out.tolist()))
+        for k in locks:
+            sums.setdefault(k, [0, 0, 0])
+        order = sorted(sums, key=lambda k: tuple(map(str, k)))
         rows = []
         for k in order:
-            s, pin, pout = (int(x) for x in out[index[k]])
+            s, pin, pout = sums[k]
             locked = locks.get(k, 0)
             res = self._reserve_units(s)
             rows.append((s, pin, pout, locked, res, s - pout - locked - res, s + pin - pout))
-        arr = np.array(rows, dtype=object).reshape(len(rows), 7)
         cols = {"portfolio_id": pa.array([k[0] for k in order]),
                 "strategy": pa.array([k[1] for k in order], pa.string()),
                 "currency": pa.array([k[2] for k in order], pa.string())}
         for j, name in enumerate(("settled", "pending_in", "pending_out", "locked", "reserved",
                                   "available", "total")):
-            cols[name] = units_to_arrow(np.array(arr[:, j], dtype=np.int64), self.scale)
+            col = [r[j] for r in rows]
+            if any(abs(v) > INT64_MAX for v in col):
+                raise overflow_error("ledger", -1)
+            cols[name] = units_to_arrow(np.array(col, dtype=np.int64), self.scale)
         return from_arrow(pa.table(cols), kind)
 
     def projected(self, dates: Any, *, by: Any = ("portfolio_id", "strategy", "currency"),
