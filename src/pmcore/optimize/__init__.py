@@ -23,9 +23,11 @@ from .estimators import (
 )
 from .frontier import efficient_frontier
 from .hierarchical import hrp
+from .multiobjective import multi_objective, pareto_frontier
 from .problems import efficient_return, efficient_risk, max_sharpe, max_utility, min_variance
 from .results import Frontier, OptimizeResult
 from .riskbudget import risk_parity
+from .robust import robust_mean_variance
 
 __all__ = [
     "BlackLittermanResult",
@@ -54,7 +56,10 @@ __all__ = [
     "mean_returns",
     "min_cvar",
     "min_variance",
+    "multi_objective",
     "nearest_psd",
+    "pareto_frontier",
     "risk_parity",
+    "robust_mean_variance",
     "sample_covariance",
 ]
