@@ -117,3 +117,26 @@ def test_liquidation_price_helper_matches_reference(seed, c, side, size, entry):
     rate_got, amount_got = km.maintenance(br_offsets, br, 0, size * entry, 10.0, 0.5)
     t = int(np.searchsorted(floor, size * entry, side="right")) - 1
     assert (rate_got, amount_got) == (br[t, 1], br[t, 2])
+
+
+@given(seed=st.integers(0, 2**32 - 1), n_p=st.integers(1, 4), n_i=st.integers(1, 5),
+       n=st.integers(0, 25))
+def test_padding_tiers_with_infinite_floors_changes_nothing(seed, n_p, n_i, n):
+    args = random_arrays(seed, n_p, n_i, n)
+    offsets, instrument, pos, market, br_offsets, br, account = args
+    counts = np.diff(br_offsets)
+    width = max(int(counts.max()), 1) + 2
+    rows, padded_offsets = [], np.zeros_like(br_offsets)
+    for i in range(n_i):
+        seg = br[br_offsets[i]:br_offsets[i + 1]]
+        if len(seg):
+            extra = np.repeat(seg[-1:], width - len(seg), axis=0)
+            extra[:, 0] = np.inf
+            seg = np.vstack([seg, extra])
+        rows.append(seg)
+        padded_offsets[i + 1] = padded_offsets[i] + len(seg)
+    padded = (offsets, instrument, pos, market, padded_offsets, np.ascontiguousarray(np.vstack(rows)), account)
+    got_pos, got_acc = run(km.margin_state, padded, n_p, n)
+    want_pos, want_acc = run(km.margin_state, args, n_p, n)
+    np.testing.assert_array_equal(got_pos, want_pos)
+    np.testing.assert_array_equal(got_acc, want_acc)

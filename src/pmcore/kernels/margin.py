@@ -14,7 +14,9 @@ builds these arrays and validates them first):
   rows ``br_offsets[i]:br_offsets[i + 1]`` of ``br``, float64[n_tiers, 5] with
   columns notional floor (base currency, increasing, the first is 0),
   maintenance margin rate, maintenance amount, ``1 / (rate - 1)`` and
-  ``1 / (rate + 1)`` (see :func:`tier_table`). An instrument without tiers
+  ``1 / (rate + 1)`` (see :func:`tier_table`). Instruments may be padded
+  to the same number of tiers with copies of their last tier at floor +inf
+  (the loops then run a fixed count). An instrument without tiers
   uses the flat rate ``default_fraction / leverage`` (a fraction of initial
   margin) and no maintenance amount.
 * ``account``: float64[n_accounts, 2] with columns wallet balance (cash in base

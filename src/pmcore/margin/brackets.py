@@ -111,7 +111,9 @@ def align_brackets(book: Book, brackets: Any) -> tuple[np.ndarray, np.ndarray, n
     br_offsets : int64[n_instruments + 1]
     br : float64[n_tiers, 5]
         Floor, maintenance rate, maintenance amount, ``1 / (rate - 1)`` and
-        ``1 / (rate + 1)`` of each tier, grouped by instrument, floors increasing.
+        ``1 / (rate + 1)`` of each tier, grouped by instrument, floors
+        increasing; every instrument with tiers is padded to the same count
+        with copies of its last tier at floor +inf (which change nothing).
     max_leverage : float64[n_tiers]
         Maximum leverage of each tier (125 where the table gives none).
     """
@@ -205,5 +207,22 @@ def align_brackets(book: Book, brackets: Any) -> tuple[np.ndarray, np.ndarray, n
                     expected=f"{derived[j]!r} (previous amount + floor x rate step)",
                     hint="leave the column out to derive it")
         a = derived
-    br = tier_table(f, r, a) if len(order) else np.zeros((0, 5))
-    return offsets, br, max_lev[order]
+    if not len(order):
+        return offsets, np.zeros((0, 5)), np.zeros(0)
+    br = tier_table(f, r, a)
+    lev_s = max_lev[order]
+    # pad every instrument to the same number of tiers with copies of its last tier at
+    # floor +inf: the kernel loops then run a fixed count (no mispredicted loop exits)
+    has = counts > 0
+    width = int(counts.max())
+    if (counts[has] < width).any():
+        j = np.arange(width)
+        cnt = counts[has]
+        idx = (offsets[:-1][has][:, None] + np.minimum(j[None, :], cnt[:, None] - 1)).ravel()
+        pad = (j[None, :] >= cnt[:, None]).ravel()
+        br = br[idx]
+        br[pad, 0] = np.inf
+        lev_s = lev_s[idx]
+        offsets = np.zeros(n_i + 1, np.int64)
+        np.cumsum(np.where(has, width, 0), out=offsets[1:])
+    return offsets, np.ascontiguousarray(br), lev_s
