@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -22,6 +23,7 @@ from .brackets import MAX_LEVERAGE, align_brackets
 __all__ = ["MarginState", "margin_state", "MODES"]
 
 MODES = ("cross", "isolated")
+_PARALLEL = threading.Lock()
 
 _ACCOUNT_COLUMNS = (
     ("wallet_balance", km.WALLET), ("unrealized_pnl", km.A_UPNL), ("equity", km.EQUITY),
@@ -555,9 +557,17 @@ def margin_state(
     account[:, 0] = cash_base[:, 0]
     out_pos = np.empty((n, km.N_POS_FIELDS))
     out_acc = np.empty((bk.n_portfolios, km.N_ACC_FIELDS))
-    kernel = km.margin_state_parallel if n >= km.PARALLEL_POSITIONS else km.margin_state
-    kernel(bk.offsets, bk.instrument, pos, market, br_offsets, br, account, float(default_maintenance),
-           out_pos, out_acc)
+    args = (bk.offsets, bk.instrument, pos, market, br_offsets, br, account, float(default_maintenance),
+            out_pos, out_acc)
+    # large books split over threads; one parallel launch at a time (Numba's fallback
+    # threading layer is not thread-safe), so a concurrent caller runs on its own thread
+    if n >= km.PARALLEL_POSITIONS and _PARALLEL.acquire(blocking=False):
+        try:
+            km.margin_state_parallel(*args)
+        finally:
+            _PARALLEL.release()
+    else:
+        km.margin_state(*args)
     return MarginState(
         book=bk, price=price_vec, fx=fx_vec, unit_scale=scale, pos=pos, account=account,
         br_offsets=br_offsets, br=br, br_max_leverage=br_max,
