@@ -193,6 +193,20 @@ class Allocation:
         Each strategy's available cash now, its target, and target - current.
     transfers : tuple of (from_strategy, to_strategy, Decimal)
         Transfers that carry out the plan (each debit fits the available cash).
+
+    Notes
+    -----
+    Built by :func:`plan_allocation`; the targets add up to the allocated
+    amount exactly, and ``change = target - current``.
+
+    Examples
+    --------
+    >>> from pmcore.cash import Ledger
+    >>> led = Ledger(clock=lambda: 0)
+    >>> _ = led.deposit("P", "USD", 100, trade_date="2026-11-20", status="settled")
+    >>> plan = plan_allocation(led, "P", "USD", ["default", "x"])
+    >>> plan.to_arrow().column("target").to_pylist()
+    [Decimal('45.00000000'), Decimal('45.00000000')]
     """
 
     portfolio_id: Any
@@ -206,7 +220,20 @@ class Allocation:
     transfers: tuple
 
     def to_arrow(self) -> pa.Table:
-        """Per strategy: weight, current, target, change (exact decimals)."""
+        """Per strategy: ``strategy``, ``weight``, ``current``, ``target``, ``change``.
+
+        Notes
+        -----
+        Amounts are exact ``decimal128`` columns; weights are float64.
+
+        Examples
+        --------
+        >>> from pmcore.cash import Ledger
+        >>> led = Ledger(clock=lambda: 0)
+        >>> _ = led.deposit("P", "USD", 10, trade_date="2026-11-20", status="settled")
+        >>> plan_allocation(led, "P", "USD", ["default", "x"]).to_arrow().column_names
+        ['strategy', 'weight', 'current', 'target', 'change']
+        """
         scale = max([-d.as_tuple().exponent for d in self.current + self.target] + [8])
         u = lambda xs: units_to_arrow(np.array([to_units(x, scale) for x in xs], np.int64), scale)  # noqa: E731
         return pa.table({"strategy": pa.array(list(self.strategies), pa.string()),
@@ -214,11 +241,37 @@ class Allocation:
                          "current": u(self.current), "target": u(self.target), "change": u(self.change)})
 
     def to_polars(self):
-        """:meth:`to_arrow` as a polars DataFrame."""
+        """:meth:`to_arrow` as a polars DataFrame.
+
+        Notes
+        -----
+        Decimal columns stay exact (polars ``Decimal``).
+
+        Examples
+        --------
+        >>> from pmcore.cash import Ledger
+        >>> led = Ledger(clock=lambda: 0)
+        >>> _ = led.deposit("P", "USD", 10, trade_date="2026-11-20", status="settled")
+        >>> plan_allocation(led, "P", "USD", ["default", "x"]).to_polars().height
+        2
+        """
         return from_arrow(self.to_arrow(), "polars")
 
     def to_pandas(self):
-        """:meth:`to_arrow` as a pandas DataFrame."""
+        """:meth:`to_arrow` as a pandas DataFrame.
+
+        Notes
+        -----
+        Decimal columns become Python ``Decimal`` objects (exact).
+
+        Examples
+        --------
+        >>> from pmcore.cash import Ledger
+        >>> led = Ledger(clock=lambda: 0)
+        >>> _ = led.deposit("P", "USD", 10, trade_date="2026-11-20", status="settled")
+        >>> len(plan_allocation(led, "P", "USD", ["default", "x"]).to_pandas())
+        2
+        """
         return from_arrow(self.to_arrow(), "pandas")
 
     def __repr__(self) -> str:

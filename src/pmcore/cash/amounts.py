@@ -113,6 +113,11 @@ def to_units(value: Any, scale: int = DEFAULT_SCALE, *, argument: str = "amount"
 def from_units(units: int, scale: int = DEFAULT_SCALE) -> Decimal:
     """Return integer ``units`` at ``scale`` as an exact Decimal.
 
+    Notes
+    -----
+    The Decimal has exactly ``scale`` decimals (zero prints as ``0E-8``);
+    use ``format(d, "f")`` for a plain string.
+
     Examples
     --------
     >>> from_units(125000000)

@@ -70,6 +70,15 @@ class CashDrag:
         Growth of the fully invested sleeve minus the portfolio's growth.
     annualized_drag : float
         Annualized (geometric) return of the invested sleeve minus the portfolio's.
+
+    Notes
+    -----
+    Built by :func:`cash_drag`.
+
+    Examples
+    --------
+    >>> cash_drag([0.01, 0.02], 0.1, periods_per_year=2)
+    CashDrag(n_obs=2, cumulative_drag=0.3038%, annualized_drag=0.3038%)
     """
 
     portfolio_returns: np.ndarray
@@ -78,15 +87,45 @@ class CashDrag:
     annualized_drag: float
 
     def to_arrow(self) -> pa.Table:
-        """Per period: portfolio_return, drag."""
+        """Per period: ``portfolio_return`` and ``drag``.
+
+        Notes
+        -----
+        One row per input period, float64.
+
+        Examples
+        --------
+        >>> cash_drag([0.01, 0.02], 0.1).to_arrow().column_names
+        ['portfolio_return', 'drag']
+        """
         return pa.table({"portfolio_return": self.portfolio_returns, "drag": self.drag})
 
     def to_polars(self):
-        """:meth:`to_arrow` as polars."""
+        """:meth:`to_arrow` as a polars DataFrame.
+
+        Notes
+        -----
+        Same columns as :meth:`to_arrow`.
+
+        Examples
+        --------
+        >>> cash_drag([0.01, 0.02], 0.1).to_polars().height
+        2
+        """
         return from_arrow(self.to_arrow(), "polars")
 
     def to_pandas(self):
-        """:meth:`to_arrow` as pandas."""
+        """:meth:`to_arrow` as a pandas DataFrame.
+
+        Notes
+        -----
+        Same columns as :meth:`to_arrow`.
+
+        Examples
+        --------
+        >>> len(cash_drag([0.01, 0.02], 0.1).to_pandas())
+        2
+        """
         return from_arrow(self.to_arrow(), "pandas")
 
     def __repr__(self) -> str:

@@ -94,6 +94,11 @@ class BusinessCalendar:
     def is_business_day(self, date: Any) -> bool:
         """True if ``date`` is neither a weekend day nor a holiday.
 
+        Notes
+        -----
+        Dates are days since 1970-01-01 inside; weekend days and holidays are
+        not business days.
+
         Examples
         --------
         >>> BusinessCalendar().is_business_day("2026-11-21")
@@ -105,6 +110,11 @@ class BusinessCalendar:
     def value_date(self, trade_date: Any, days: int = 2) -> dt.date:
         """Value (settlement) date ``days`` business days after ``trade_date`` (T+N).
 
+        Notes
+        -----
+        A trade on a non-business day first rolls to the next business day;
+        ``days=0`` gives that day.
+
         Examples
         --------
         >>> BusinessCalendar().value_date("2026-11-20", 1)
@@ -114,6 +124,11 @@ class BusinessCalendar:
 
     def value_days(self, trade_days: Iterable[int], days: int | np.ndarray = 2) -> np.ndarray:
         """Vectorized :meth:`value_date` over int days since 1970-01-01 (returns int64 days).
+
+        Notes
+        -----
+        ``days`` may be a scalar or an array broadcast against ``trade_days``
+        (numpy ``busday_offset`` with ``roll="following"``).
 
         Examples
         --------
@@ -130,6 +145,11 @@ class BusinessCalendar:
 
     def business_days(self, start: Any, end: Any) -> np.ndarray:
         """Business days from ``start`` to ``end`` inclusive, as int days since 1970-01-01.
+
+        Notes
+        -----
+        Dates are days since 1970-01-01 inside; weekend days and holidays are
+        not business days.
 
         Examples
         --------

@@ -194,6 +194,19 @@ class ForecastBacktest:
         ``date``, ``actual``, ``forecast``, ``error`` (forecast - actual).
     mae, rmse, bias : float
         Mean absolute error, root mean squared error, mean error.
+
+    Notes
+    -----
+    Built by :func:`backtest_forecast`; ``error = forecast - actual``, so a
+    positive bias means the forecast ran high.
+
+    Examples
+    --------
+    >>> import datetime as dt, pyarrow as pa
+    >>> h = pa.table({"date": [dt.date(2026, 11, 16) + dt.timedelta(d) for d in range(3)],
+    ...               "flow": [1.0, 3.0, 5.0]})
+    >>> backtest_forecast(h, min_history=1)
+    ForecastBacktest(n=2, mae=2.5, rmse=2.55, bias=-2.5)
     """
 
     table: Any
@@ -202,15 +215,54 @@ class ForecastBacktest:
     bias: float
 
     def to_arrow(self) -> pa.Table:
-        """The table as pyarrow."""
+        """The table as pyarrow.
+
+        Notes
+        -----
+        The same rows and columns in every kind; exact decimal columns stay exact.
+
+        Examples
+        --------
+        >>> import datetime as dt, pyarrow as pa
+        >>> h = pa.table({"date": [dt.date(2026, 11, 16), dt.date(2026, 11, 17)], "flow": [1.0, 3.0]})
+        >>> b = backtest_forecast(h, min_history=1)
+        >>> b.to_arrow().num_rows
+        1
+        """
         return to_arrow(self.table, "table")
 
     def to_polars(self):
-        """The table as polars."""
+        """The table as polars.
+
+        Notes
+        -----
+        The same rows and columns in every kind; exact decimal columns stay exact.
+
+        Examples
+        --------
+        >>> import datetime as dt, pyarrow as pa
+        >>> h = pa.table({"date": [dt.date(2026, 11, 16), dt.date(2026, 11, 17)], "flow": [1.0, 3.0]})
+        >>> b = backtest_forecast(h, min_history=1)
+        >>> b.to_polars().height
+        1
+        """
         return from_arrow(self.to_arrow(), "polars")
 
     def to_pandas(self):
-        """The table as pandas."""
+        """The table as pandas.
+
+        Notes
+        -----
+        The same rows and columns in every kind; exact decimal columns stay exact.
+
+        Examples
+        --------
+        >>> import datetime as dt, pyarrow as pa
+        >>> h = pa.table({"date": [dt.date(2026, 11, 16), dt.date(2026, 11, 17)], "flow": [1.0, 3.0]})
+        >>> b = backtest_forecast(h, min_history=1)
+        >>> len(b.to_pandas())
+        1
+        """
         return from_arrow(self.to_arrow(), "pandas")
 
     def __repr__(self) -> str:

@@ -46,6 +46,15 @@ class FxConversion:
         (sell currency).
     rate, spread : Fraction
         Mid rate (buy per sell unit) and spread (fraction of the amount sold).
+
+    Notes
+    -----
+    Built by :func:`fx_convert`; the amounts are exact Decimals at the scale.
+
+    Examples
+    --------
+    >>> fx_convert("10", "2", spread="0.01")
+    FxConversion(sold=10.00000000, bought=20.00000000, cost=0.10000000, rate=2, spread=0.01)
     """
 
     sold: Decimal

@@ -55,6 +55,13 @@ class Limits:
         Cash reserve buffer as a fraction of the settled balance (default
         0.10, i.e. 10 %); a withdrawal may not dig into it.
 
+    Notes
+    -----
+    Limits in a mapping apply to the currencies it names only; a single
+    number applies to every currency. The reserve is
+    :math:`\\lceil \\rho \\max(\\text{settled}, 0) \\rceil` units per
+    portfolio, strategy and currency.
+
     Examples
     --------
     >>> Limits(max_transaction=1_000_000, reserve_ratio=0.05)
@@ -431,6 +438,11 @@ class Ledger:
     def deposit(self, portfolio_id: Any, currency: str, amount: Any, **options: Any) -> str:
         """Record a deposit (``amount > 0``); options as for :meth:`record`.
 
+        Notes
+        -----
+        Deposits are checked against the per-transaction limit only; they
+        count as pending inflows (not available) until settled.
+
         Examples
         --------
         >>> Ledger(clock=lambda: 0).deposit("P1", "USD", "250.00", trade_date="2026-11-20")
@@ -440,6 +452,12 @@ class Ledger:
 
     def withdraw(self, portfolio_id: Any, currency: str, amount: Any, **options: Any) -> str:
         """Record a withdrawal (``amount > 0``) after the limit, reserve and available checks.
+
+        Notes
+        -----
+        In order: per-transaction limit, daily limit (per portfolio, currency
+        and trade date), available cash after the reserve, then the margin
+        check. The first rule broken raises; nothing is written.
 
         Examples
         --------
@@ -614,6 +632,10 @@ class Ledger:
     def settle(self, txn_id: str, **options: Any) -> None:
         """Mark a pending transaction settled (see :meth:`set_status`).
 
+        Notes
+        -----
+        Pending inflows become settled cash; pending outflows leave it.
+
         Examples
         --------
         >>> led = Ledger(clock=lambda: 0)
@@ -625,6 +647,10 @@ class Ledger:
 
     def fail(self, txn_id: str, **options: Any) -> None:
         """Mark a pending transaction failed (see :meth:`set_status`).
+
+        Notes
+        -----
+        A failed transaction counts in no balance; the status is final.
 
         Examples
         --------
@@ -638,6 +664,10 @@ class Ledger:
     def cancel(self, txn_id: str, **options: Any) -> None:
         """Cancel a pending transaction (see :meth:`set_status`).
 
+        Notes
+        -----
+        A cancelled transaction counts in no balance; the status is final.
+
         Examples
         --------
         >>> led = Ledger(clock=lambda: 0)
@@ -649,6 +679,10 @@ class Ledger:
 
     def settle_due(self, date: Any, *, actor: str = "system", at: Any = None) -> list[str]:
         """Settle every pending transaction whose value date is on or before ``date``.
+
+        Notes
+        -----
+        Each settlement is an audit event with reason ``"value date reached"``.
 
         Returns
         -------
@@ -672,6 +706,11 @@ class Ledger:
     def lock(self, portfolio_id: Any, currency: str, amount: Any, *, strategy: str = "default",
              at: Any = None) -> None:
         """Set the locked (held for open orders) amount of a balance; ``0`` releases it.
+
+        Notes
+        -----
+        Locked cash is not available for withdrawals or transfers; lock
+        changes are kept with their time for ``balances(as_of=...)``.
 
         Examples
         --------
@@ -700,6 +739,10 @@ class Ledger:
     def status(self, txn_id: str) -> str:
         """Current status of a transaction.
 
+        Notes
+        -----
+        One of ``pending``, ``settled``, ``failed``, ``cancelled``.
+
         Examples
         --------
         >>> led = Ledger(clock=lambda: 0)
@@ -713,6 +756,10 @@ class Ledger:
 
     def balance(self, portfolio_id: Any, currency: str, *, strategy: str = "default") -> dict:
         """Current balances of one portfolio, strategy and currency as exact Decimals.
+
+        Notes
+        -----
+        Read from the running balances in O(1); an unknown key has zero balances.
 
         Returns
         -------
@@ -775,6 +822,11 @@ class Ledger:
 
     def transactions(self, *, as_of: Any = None, kind: str = "arrow") -> Any:
         """Every leg with its status, as known at ``as_of`` (default now).
+
+        Notes
+        -----
+        ``as_of`` is a recording time (datetime, ISO string or int ns): legs
+        recorded later are left out and statuses are those in force then.
 
         Returns
         -------
@@ -864,6 +916,10 @@ class Ledger:
                   kind: str = "arrow") -> Any:
         """Projected balances at the end of each date, by value date (T+N).
 
+        Notes
+        -----
+        Exact int64 sums with overflow detection (one kernel pass).
+
         Returns
         -------
         frame
@@ -886,6 +942,11 @@ class Ledger:
 
     def audit(self, *, kind: str = "arrow") -> Any:
         """The audit trail: one row per change with time, actor, action and statuses.
+
+        Notes
+        -----
+        Append-only: ``record`` events (from status null) and status moves,
+        in order; refused changes leave no event.
 
         Examples
         --------

@@ -59,27 +59,90 @@ class LiquidityStress:
         (total stressed outflow over the horizon), ``coverage_ratio``,
         ``min_cash``, ``first_short_day`` (business-day index, null if cash
         never runs short) and ``first_short_date`` (if a start date was given).
+
+    Notes
+    -----
+    Built by :func:`stress_test`; the table has the kind of its input.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> stress_test(pa.table({"portfolio_id": ["A"], "cash": [5.0], "equity": [100.0]}),
+    ...             withdrawal_shocks=[0.1], drawdowns=[0.0], horizon=2)
+    LiquidityStress(1 portfolio-scenarios, 1 run short; worst coverage 0.50)
     """
 
     table: Any
 
     @property
     def worst(self) -> dict:
-        """The scenario row with the lowest coverage ratio."""
+        """The scenario row with the lowest coverage ratio, as a dict.
+
+        Notes
+        -----
+        Ties go to the first row (portfolio order, then shocks, then drawdowns).
+
+        Examples
+        --------
+        >>> import pyarrow as pa
+        >>> s = stress_test(pa.table({"portfolio_id": ["A"], "cash": [5.0], "equity": [100.0]}),
+        ...                 withdrawal_shocks=[0.01, 0.1], drawdowns=[0.0], horizon=2)
+        >>> s.worst["withdrawal_shock"]
+        0.1
+        """
         t = self.to_arrow()
         i = int(np.argmin(t.column("coverage_ratio").to_numpy()))
         return t.slice(i, 1).to_pylist()[0]
 
     def to_arrow(self) -> pa.Table:
-        """The table as pyarrow."""
+        """The table as pyarrow.
+
+        Notes
+        -----
+        The same rows and columns in every kind; exact decimal columns stay exact.
+
+        Examples
+        --------
+        >>> import pyarrow as pa
+        >>> b = stress_test(pa.table({"portfolio_id": ["A"], "cash": [5.0], "equity": [100.0]}),
+        ...                 withdrawal_shocks=[0.1], drawdowns=[0.0], horizon=2)
+        >>> b.to_arrow().num_rows
+        1
+        """
         return to_arrow(self.table, "table")
 
     def to_polars(self):
-        """The table as polars."""
+        """The table as polars.
+
+        Notes
+        -----
+        The same rows and columns in every kind; exact decimal columns stay exact.
+
+        Examples
+        --------
+        >>> import pyarrow as pa
+        >>> b = stress_test(pa.table({"portfolio_id": ["A"], "cash": [5.0], "equity": [100.0]}),
+        ...                 withdrawal_shocks=[0.1], drawdowns=[0.0], horizon=2)
+        >>> b.to_polars().height
+        1
+        """
         return from_arrow(self.to_arrow(), "polars")
 
     def to_pandas(self):
-        """The table as pandas."""
+        """The table as pandas.
+
+        Notes
+        -----
+        The same rows and columns in every kind; exact decimal columns stay exact.
+
+        Examples
+        --------
+        >>> import pyarrow as pa
+        >>> b = stress_test(pa.table({"portfolio_id": ["A"], "cash": [5.0], "equity": [100.0]}),
+        ...                 withdrawal_shocks=[0.1], drawdowns=[0.0], horizon=2)
+        >>> len(b.to_pandas())
+        1
+        """
         return from_arrow(self.to_arrow(), "pandas")
 
     def __repr__(self) -> str:

@@ -37,6 +37,17 @@ class Reconciliation:
         Number of lines per status.
     ledger_total, statement_total, difference : Decimal
         Exact sums over all lines of each side and their difference.
+
+    Notes
+    -----
+    Built by :func:`reconcile`; ``lines`` has the kind of the ledger input.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> t = pa.table({"txn_id": ["a", "b"], "amount": ["1.5", "2"]})
+    >>> reconcile(t, t.slice(0, 1), date=None)
+    Reconciliation(matched=1, amount_mismatch=0, date_mismatch=0, missing_in_statement=1, missing_in_ledger=0; ledger 3.50000000, statement 1.50000000, difference 2.00000000)
     """
 
     lines: Any
@@ -47,19 +58,70 @@ class Reconciliation:
 
     @property
     def is_reconciled(self) -> bool:
-        """True if every line matched."""
+        """True if every line matched.
+
+        Notes
+        -----
+        Equivalent to all counts other than ``matched`` being zero.
+
+        Examples
+        --------
+        >>> import pyarrow as pa
+        >>> t = pa.table({"txn_id": ["a"], "amount": ["1"]})
+        >>> reconcile(t, t, date=None).is_reconciled
+        True
+        """
         return all(v == 0 for k, v in self.counts.items() if k != "matched")
 
     def to_arrow(self) -> pa.Table:
-        """The lines as a pyarrow Table."""
+        """The lines as a pyarrow Table.
+
+        Notes
+        -----
+        The same rows and columns in every kind; exact decimal columns stay exact.
+
+        Examples
+        --------
+        >>> import pyarrow as pa
+        >>> t = pa.table({"txn_id": ["a"], "amount": ["1"]})
+        >>> b = reconcile(t, t, date=None)
+        >>> b.to_arrow().num_rows
+        1
+        """
         return to_arrow(self.lines, "lines")
 
     def to_polars(self):
-        """The lines as a polars DataFrame."""
+        """The lines as a polars DataFrame.
+
+        Notes
+        -----
+        The same rows and columns in every kind; exact decimal columns stay exact.
+
+        Examples
+        --------
+        >>> import pyarrow as pa
+        >>> t = pa.table({"txn_id": ["a"], "amount": ["1"]})
+        >>> b = reconcile(t, t, date=None)
+        >>> b.to_polars().height
+        1
+        """
         return from_arrow(self.to_arrow(), "polars")
 
     def to_pandas(self):
-        """The lines as a pandas DataFrame."""
+        """The lines as a pandas DataFrame.
+
+        Notes
+        -----
+        The same rows and columns in every kind; exact decimal columns stay exact.
+
+        Examples
+        --------
+        >>> import pyarrow as pa
+        >>> t = pa.table({"txn_id": ["a"], "amount": ["1"]})
+        >>> b = reconcile(t, t, date=None)
+        >>> len(b.to_pandas())
+        1
+        """
         return from_arrow(self.to_arrow(), "pandas")
 
     def __repr__(self) -> str:
