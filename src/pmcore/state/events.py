@@ -12,7 +12,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from .impact import ExposureChange, PositionChange
+from .impact import PositionChange
 
 __all__ = ["PortfolioStateUpdated", "Subscription"]
 
