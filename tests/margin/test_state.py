@@ -340,3 +340,17 @@ def test_maintenance_amount_must_follow_the_rates():
     with pytest.raises(pm.ValidationError, match="does not follow") as err:
         binance(brackets=_brackets(maintenance_amount=[0.0, 50.0, 1500.0]))
     assert err.value.row == 2 and err.value.column == "maintenance_amount"
+
+
+def test_parallel_path_from_threads_matches_serial(monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pmcore.kernels import margin as km
+
+    serial = _random_state(11, n_p=6, n_i=6, n=30)
+    monkeypatch.setattr(km, "PARALLEL_POSITIONS", 1)
+    with ThreadPoolExecutor(4) as pool:
+        states = list(pool.map(lambda _: _random_state(11, n_p=6, n_i=6, n=30), range(8)))
+    for s in states:
+        np.testing.assert_array_equal(s.position_matrix_, serial.position_matrix_)
+        np.testing.assert_array_equal(s.account_matrix_, serial.account_matrix_)
