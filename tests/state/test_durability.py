@@ -276,3 +276,19 @@ def test_kill_9_loses_nothing_acknowledged(tmp_path):
         else:
             _crash(state)
     assert first > 0
+
+
+def test_journal_failure_stops_the_state(tmp_path):
+    book, prices, fx, _ = make_book()
+    s = PortfolioState(book, prices, fx, path=tmp_path)
+    s.apply_fill(1, "P0", "I0", 1.0, 10.0, timestamp=1)
+    durable = s._core.copy()
+    os.close(s._journal._fd)  # the disk goes away
+    with pytest.raises(PmcoreError, match="cannot write the journal"):
+        s.apply_fill(2, "P0", "I0", 1.0, 10.0, timestamp=2)
+    with pytest.raises(PmcoreError, match="stopped after a journal failure"):
+        s.apply_fill(3, "P0", "I0", 1.0, 10.0, timestamp=3)
+    s._journal = None
+    r = PortfolioState.open(tmp_path)  # only what was acknowledged
+    assert r._core.arrays_equal(durable)
+    r.close()

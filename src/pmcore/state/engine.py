@@ -401,7 +401,8 @@ class PortfolioState(QueryMixin, HistoryMixin, BatchReportMixin):
 
     def _writable(self) -> None:
         if self._readonly:
-            raise PmcoreError("this PortfolioState is closed or read-only (as_of); open it to apply updates")
+            raise PmcoreError("this PortfolioState is closed, read-only (as_of) or stopped after a journal "
+                              "failure; open it again to apply updates")
 
     # ------------------------------------------------------------------ single fill
     def apply_fill(self, fill_id: Any, portfolio_id: Any, instrument_id: Any, quantity: float, price: float, /, *,
@@ -538,7 +539,7 @@ class PortfolioState(QueryMixin, HistoryMixin, BatchReportMixin):
             if self._journal is not None:
                 f = {"ts": [ts], "port": np.array([p], np.int32), "inst": np.array([i], np.int32), "qty": [q],
                      "price": [px], "fee": [fe], "fee_ccy": np.array([fc], np.int32), "ttype": np.array([tt], np.int8)}
-                seq = self._journal.append("fills", rp.fills_batch(pa.array([fill_id]), f))
+                seq = self._append("fills", rp.fills_batch(pa.array([fill_id]), f))
                 self._sequence = seq
             vals = out.tolist()
         if seq:
@@ -554,10 +555,22 @@ class PortfolioState(QueryMixin, HistoryMixin, BatchReportMixin):
                     (impact.position,), impact.exposure_changes)])
         return impact
 
+    def _append(self, kind: str, batch: pa.RecordBatch) -> int:
+        """Journal an applied update; a failed write stops the state (memory is ahead of the journal)."""
+        try:
+            return self._journal.append(kind, batch)
+        except PmcoreError:
+            self._readonly = True
+            raise
+
     def _journal_wait(self, seq: int) -> None:
         journal = self._journal
         if journal is not None:
-            journal.wait(seq)
+            try:
+                journal.wait(seq)
+            except PmcoreError:
+                self._readonly = True  # not acknowledged; reopen to recover what is durable
+                raise
 
     def _duplicate(self, fill_id):
         if self._duplicates == "ignore":
@@ -675,7 +688,7 @@ class PortfolioState(QueryMixin, HistoryMixin, BatchReportMixin):
                 if self._journal is not None:
                     rec = f if all_ok else {k: v[ok] for k, v in f.items() if v is not None}
                     ids = raw_ids if all_ok else raw_ids.filter(pa.array(ok))
-                    seq = self._journal.append("fills", rp.fills_batch(ids, rec))
+                    seq = self._append("fills", rp.fills_batch(ids, rec))
                     self._sequence = seq
             after = self._after(before, touched) if want else None
         return self._finish("fills", seq, n, status, raw_ids, after, t0, report)
@@ -803,7 +816,7 @@ class PortfolioState(QueryMixin, HistoryMixin, BatchReportMixin):
                 self._clock = max(self._clock, int(ts[ok].max()))
                 if self._journal is not None:
                     ids = raw_ids.filter(pa.array(ok)) if raw_ids is not None else pa.nulls(int(ok.sum()), pa.int64())
-                    seq = self._journal.append("cash_flows", rp.cash_batch(
+                    seq = self._append("cash_flows", rp.cash_batch(
                         ids, ts[ok], port[ok], ccy[ok].astype(np.int32), signed[ok], ftype[ok]))
                     self._sequence = seq
             after = self._after(before, None) if want else None
@@ -908,9 +921,9 @@ class PortfolioState(QueryMixin, HistoryMixin, BatchReportMixin):
             seq = 0
             if self._journal is not None:
                 if len(p_idx):
-                    seq = self._journal.append("prices", rp.market_batch(np.full(len(p_idx), ts), p_idx, p_val))
+                    seq = self._append("prices", rp.market_batch(np.full(len(p_idx), ts), p_idx, p_val))
                 if len(f_idx):
-                    seq = self._journal.append("fx", rp.market_batch(np.full(len(f_idx), ts), f_idx, f_val))
+                    seq = self._append("fx", rp.market_batch(np.full(len(f_idx), ts), f_idx, f_val))
                 self._sequence = seq or self._sequence
             after = self._after(before, None) if want else None
         status = np.zeros(len(p_idx) + len(f_idx), np.int8)
@@ -975,7 +988,7 @@ class PortfolioState(QueryMixin, HistoryMixin, BatchReportMixin):
             self._clock = max(self._clock, ts)
             seq = 0
             if self._journal is not None:
-                seq = self._journal.append("status", rp.status_batch(ts, p, i, code))
+                seq = self._append("status", rp.status_batch(ts, p, i, code))
                 self._sequence = seq
         if seq:
             self._journal_wait(seq)
