@@ -154,6 +154,9 @@ def test_reconcile_hand_worked_and_kinds(backend):
         "a": "matched", "b": "amount_mismatch", "c": "missing_in_statement",
         "d": "date_mismatch", "z": "missing_in_ledger"}
     assert lines["b"]["difference"] == D("0.00000001")
+    assert lines["c"]["statement_amount"] is None and lines["c"]["difference"] is None
+    assert lines["z"]["ledger_amount"] is None and lines["z"]["ledger_date"] is None
+    assert lines["z"]["statement_amount"] == D("2") and lines["d"]["statement_date"] == dt.date(2026, 11, 23)
     assert r.ledger_total - r.statement_total == r.difference == D("-0.99999999")
     assert not r.is_reconciled
     assert reconcile(led, st_, on="ref", date_tolerance_days=3).counts["date_mismatch"] == 0

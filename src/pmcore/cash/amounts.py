@@ -235,8 +235,10 @@ def _float_units(f: np.ndarray, arg: str, name: str, scale: int) -> np.ndarray:
     return out
 
 
-def units_to_arrow(units: np.ndarray, scale: int) -> pa.Array:
+def units_to_arrow(units: np.ndarray, scale: int, valid: np.ndarray | None = None) -> pa.Array:
     """Return int64 ``units`` as an exact Arrow ``decimal128(38, scale)`` array.
+
+    ``valid`` (bool, optional) marks the non-null entries.
 
     Examples
     --------
@@ -248,4 +250,8 @@ def units_to_arrow(units: np.ndarray, scale: int) -> pa.Array:
     words = np.empty(2 * len(u), np.int64)
     words[0::2] = u
     words[1::2] = u >> 63
-    return pa.Array.from_buffers(pa.decimal128(38, scale), len(u), [None, pa.py_buffer(words)])
+    bitmap = None if valid is None else pa.py_buffer(np.packbits(np.asarray(valid, np.bool_),
+                                                                 bitorder="little"))
+    nulls = -1 if valid is None else int(len(u) - np.count_nonzero(valid))
+    return pa.Array.from_buffers(pa.decimal128(38, scale), len(u), [bitmap, pa.py_buffer(words)],
+                                 null_count=nulls)

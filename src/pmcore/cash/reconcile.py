@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ..errors import ValidationError
 from ..frames import first_duplicate, frame_kind, from_arrow, require_columns, to_arrow
@@ -29,8 +28,9 @@ class Reconciliation:
     Attributes
     ----------
     lines : frame
-        One row per key on either side: the keys, ``status`` (one of
-        ``RECON_STATUSES``), ``ledger_amount``, ``statement_amount``,
+        One row per key on either side (ledger rows in order, then the
+        statement's unmatched rows): the keys, ``status`` (one of
+        ``RECON_STATUSES``, a dictionary/categorical column), ``ledger_amount``, ``statement_amount``,
         ``difference`` (ledger - statement; exact decimals, null where a side
         is missing), ``ledger_date`` and ``statement_date``.
     counts : dict
@@ -305,17 +305,13 @@ def reconcile(ledger: Any, statement: Any, /, *, on: Any = ("txn_id",), amount: 
     for name in on:
         a, b = keys[name]
         cols[name] = pa.concat_arrays([_chunk(a), _chunk(b).take(pa.array(s_only))])
-    cols["status"] = pa.DictionaryArray.from_arrays(pa.array(status), pa.array(RECON_STATUSES)
-                                                    ).cast(pa.string())
-    null_dec = pa.nulls(n_k, pa.decimal128(38, scale))
-    cols["ledger_amount"] = pc.if_else(pa.array(has_l), units_to_arrow(la, scale), null_dec)
-    cols["statement_amount"] = pc.if_else(pa.array(has_s), units_to_arrow(sa, scale), null_dec)
-    cols["difference"] = pc.if_else(pa.array(both), units_to_arrow(diff, scale), null_dec)
+    cols["status"] = pa.DictionaryArray.from_arrays(pa.array(status), pa.array(RECON_STATUSES))
+    cols["ledger_amount"] = units_to_arrow(la, scale, has_l)
+    cols["statement_amount"] = units_to_arrow(sa, scale, has_s)
+    cols["difference"] = units_to_arrow(diff, scale, both)
     if date is not None:
-        cols["ledger_date"] = pc.if_else(pa.array(has_l), pa.array(ldd.astype("datetime64[D]")),
-                                         pa.nulls(n_k, pa.date32()))
-        cols["statement_date"] = pc.if_else(pa.array(has_s), pa.array(sdd.astype("datetime64[D]")),
-                                            pa.nulls(n_k, pa.date32()))
+        cols["ledger_date"] = pa.array(ldd.astype(np.int32), pa.int32(), mask=~has_l).cast(pa.date32())
+        cols["statement_date"] = pa.array(sdd.astype(np.int32), pa.int32(), mask=~has_s).cast(pa.date32())
     counts = np.bincount(status, minlength=5)
     return Reconciliation(from_arrow(pa.table(cols), kind),
                           {name: int(c) for name, c in zip(RECON_STATUSES, counts)},

@@ -210,8 +210,9 @@ def match_strings(l_off, l_data, s_off, s_data, match, err):
     the array offset), ``*_data`` the UTF-8 bytes. ``match`` (n_statement,)
     receives the ledger row of each statement row or -1. ``err`` (3,) gets
     ``[kind, row, first_row]`` for the first duplicate: kind 1 in the ledger,
-    2 in the statement, 0 if none. Slots keep the row and 32 bits of the hash,
-    so most probes never touch the string bytes.
+    2 in the statement, 0 if none. Each slot packs 32 bits of the hash and
+    the row + 1 (0 = empty) in one int64, so a probe costs one memory access
+    and most probes never touch the string bytes.
     """
     n_l = l_off.shape[0] - 1
     n_s = s_off.shape[0] - 1
@@ -219,38 +220,39 @@ def match_strings(l_off, l_data, s_off, s_data, match, err):
     while size < 2 * (n_l + n_s) + 2:
         size *= 2
     mask = np.uint64(size - 1)
-    rows = np.full(size, -1, np.int64)
-    tags = np.zeros(size, np.uint32)
+    table = np.zeros(size, np.uint64)
+    low = np.uint64(0xFFFFFFFF)
     err[0] = 0
     for i in range(n_l):
         h = _fnv(l_data, l_off[i], l_off[i + 1])
-        tag = np.uint32(h >> np.uint64(32))
+        tag = (h >> np.uint64(32)) << np.uint64(32)
         slot = h & mask
         while True:
-            r = rows[slot]
-            if r < 0:
-                rows[slot] = i
-                tags[slot] = tag
+            e = table[slot]
+            if e == 0:
+                table[slot] = tag | np.uint64(i + 1)
                 break
-            if tags[slot] == tag and _same(l_data, l_off[r], l_off[r + 1], l_data, l_off[i], l_off[i + 1]):
-                err[0] = 1
-                err[1] = i
-                err[2] = r
-                return
+            if (e & ~low) == tag:
+                r = np.int64(e & low) - 1
+                if _same(l_data, l_off[r], l_off[r + 1], l_data, l_off[i], l_off[i + 1]):
+                    err[0] = 1
+                    err[1] = i
+                    err[2] = r
+                    return
             slot = (slot + np.uint64(1)) & mask
     used = np.zeros(n_l, np.bool_)
     for j in range(n_s):
         h = _fnv(s_data, s_off[j], s_off[j + 1])
-        tag = np.uint32(h >> np.uint64(32))
+        tag = (h >> np.uint64(32)) << np.uint64(32)
         slot = h & mask
         match[j] = -1
         while True:
-            r = rows[slot]
-            if r < 0:
-                rows[slot] = n_l + j
-                tags[slot] = tag
+            e = table[slot]
+            if e == 0:
+                table[slot] = tag | np.uint64(n_l + j + 1)
                 break
-            if tags[slot] == tag:
+            if (e & ~low) == tag:
+                r = np.int64(e & low) - 1
                 if r < n_l:
                     if _same(l_data, l_off[r], l_off[r + 1], s_data, s_off[j], s_off[j + 1]):
                         if used[r]:
