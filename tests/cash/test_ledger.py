@@ -362,3 +362,28 @@ def test_margin_rule_from_pmcore_margin():
     led.withdraw("F", "EUR", "1120", trade_date="2026-11-20")
     with pytest.raises(ValidationError, match="no fx rate"):
         check("F", "JPY", D(1))
+
+
+def test_record_batch_all_or_nothing(backend):
+    import pyarrow as pa
+
+    from pmcore.frames import from_arrow
+
+    led = Ledger(clock=Clock(), limits=Limits(reserve_ratio=0, max_daily_withdrawal=60))
+    led.deposit("P", "USD", "10", trade_date="2026-11-20", status="settled")
+    led.lock("P", "USD", "1")
+    before = snapshot(led)
+    bad = pa.table({"kind": ["deposit", "withdrawal", "withdrawal"], "portfolio_id": ["P"] * 3,
+                    "currency": ["USD"] * 3, "amount": [Decimal("100"), Decimal("50"), Decimal("20")],
+                    "status": ["settled", "pending", "pending"], "trade_date": ["2026-11-20"] * 3})
+    with pytest.raises(ValidationError, match="row 2: W000004 refused: the daily withdrawal limit") as info:
+        led.record_batch(from_arrow(bad, backend))
+    assert info.value.row == 2 and info.value.argument == "transactions"
+    assert snapshot(led) == before
+    assert led.balance("P", "USD")["available"] == D("9") and led._counter == 1
+    ids = led.record_batch(from_arrow(bad.slice(0, 2), backend), actor="loader")
+    assert ids == ["D000002", "W000003"] and led.balance("P", "USD")["pending_out"] == D("50")
+    with pytest.raises(ValidationError, match="row 0"):
+        led.record_batch(pa.table({"kind": ["deposit"], "portfolio_id": ["P"], "currency": ["USD"],
+                                   "amount": ["-1"]}))
+    assert led.replay().balances() == led.balances()

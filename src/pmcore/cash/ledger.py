@@ -470,6 +470,86 @@ class Ledger:
         """
         return self.record("withdrawal", portfolio_id, currency, amount, **options)
 
+    def record_batch(self, transactions: Any, /, *, actor: str = "system", at: Any = None) -> list[str]:
+        """Record a frame of one-leg transactions, all or nothing.
+
+        Parameters
+        ----------
+        transactions : pyarrow, polars or pandas frame
+            ``kind``, ``portfolio_id``, ``currency``, ``amount`` (decimal,
+            string, integer or float) and optionally ``strategy``,
+            ``trade_date``, ``value_date``, ``status`` (``pending`` or
+            ``settled``), ``txn_id``, ``memo``.
+        actor, at : keyword-only
+            As for :meth:`record`.
+
+        Returns
+        -------
+        list of str
+            The transaction ids, in row order.
+
+        Notes
+        -----
+        Rows are checked in order exactly as :meth:`record` would (a
+        withdrawal sees the deposits of earlier rows). If any row is refused,
+        the ledger is rolled back to its state before the batch and
+        :class:`~pmcore.errors.ValidationError` names the row and the reason.
+
+        Examples
+        --------
+        >>> import pyarrow as pa
+        >>> led = Ledger(clock=lambda: 0, limits=Limits(reserve_ratio=0))
+        >>> batch = pa.table({"kind": ["deposit", "withdrawal"], "portfolio_id": ["P", "P"],
+        ...                   "currency": ["USD", "USD"], "amount": ["100", "150"],
+        ...                   "status": ["settled", "pending"], "trade_date": ["2026-11-20"] * 2})
+        >>> led.record_batch(batch)
+        Traceback (most recent call last):
+        ...
+        pmcore.errors.ValidationError: transactions: row 1: W000002 refused: exceeds available cash 100.00000000 USD (settled 100.00000000, pending out 0.00000000, locked 0.00000000, reserve 0.00000000); got '150', expected an amount <= 100.00000000. Hint: withdraw less, wait for pending deposits to settle, or lower the reserve ratio
+        >>> len(led)
+        0
+        """
+        from ..frames import require_columns, to_arrow
+        from .amounts import units_column
+
+        table = to_arrow(transactions, "transactions")
+        require_columns(table, "transactions", ["kind", "portfolio_id", "currency", "amount"])
+        units = units_column(table, "transactions", "amount", self.scale)
+        cols = {name: table.column(name).to_pylist() for name in table.column_names if name != "amount"}
+        n = table.num_rows
+        optional = [k for k in ("strategy", "trade_date", "value_date", "status", "txn_id", "memo")
+                    if k in cols]
+        with self._lock:
+            saved = (len(self._status), len(self._txn_ids), len(self._events["txn_no"]),
+                     {k: list(v) for k, v in self._bal.items()}, dict(self._daily), dict(self._pending),
+                     self._counter)
+            ids = []
+            try:
+                for i in range(n):
+                    options = {k: cols[k][i] for k in optional if cols[k][i] is not None}
+                    ids.append(self.record(cols["kind"][i], cols["portfolio_id"][i], cols["currency"][i],
+                                           from_units(units[i], self.scale),
+                                           actor=actor, at=at, **options))
+            except ValidationError as exc:
+                self._rollback(saved)
+                raise _row_error(exc, i, table.column("amount")[i].as_py()) from None
+            except Exception:
+                self._rollback(saved)
+                raise
+            return ids
+
+    def _rollback(self, saved: tuple) -> None:
+        n_legs, n_txn, n_ev, bal, daily, pending, counter = saved
+        for v in self._cols.values():
+            del v[n_legs:]
+        del self._status[n_legs:]
+        for tx in self._txn_ids[n_txn:]:
+            self._txns.pop(tx, None)
+        del self._txn_ids[n_txn:]
+        for v in self._events.values():
+            del v[n_ev:]
+        self._bal, self._daily, self._pending, self._counter = bal, daily, pending, counter
+
     def transfer(self, portfolio_id: Any, currency: str, amount: Any, from_strategy: str,
                  to_strategy: str, *, trade_date: Any = None, value_date: Any = None,
                  settlement_days: int | None = 0, status: str = "settled", actor: str = "system",
@@ -1023,6 +1103,22 @@ class Ledger:
                 new._locks_hist.append((lt, key, u))
             new._counter = self._counter
         return new
+
+
+def _row_error(exc: ValidationError, row: int, amount: Any) -> ValidationError:
+    """The error of one row of a batch: the same reason, naming the row."""
+    message = exc.args[0]
+    if exc.argument and message.startswith(f"{exc.argument}: "):
+        message = message[len(exc.argument) + 2:]
+    if exc.column is not None:
+        for lead in (f"column {exc.column!r}: ", f"column {exc.column!r}, "):
+            if message.startswith(lead):
+                message = message[len(lead):]
+    for cut in ("; got ", "; expected ", ". Hint: "):
+        message = message.split(cut)[0]
+    value = amount if exc.column == "amount" else exc.value
+    return ValidationError(message, argument="transactions", row=row, value=value,
+                           expected=exc.expected, hint=exc.hint)
 
 
 def _fraction(value: Any, name: str, positive: bool = False) -> Fraction:
