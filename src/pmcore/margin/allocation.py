@@ -35,7 +35,7 @@ class AllocationLimits:
     Parameters
     ----------
     min_position, max_position : float
-        Smallest and largest position, |notional| / equity (0.1 % and 10 %).
+        Smallest and largest position, absolute notional / equity (0.1 % and 10 %).
     max_total_risk : float
         Largest sum of the losses to the stops / equity (20 %).
     max_positions_per_symbol : int or None
@@ -390,7 +390,7 @@ class AllocationReport:
         target, drift (allocation - target), breach (above the limit).
     portfolios : pyarrow.Table
         One row per portfolio: portfolio_id, equity, concentration (largest
-        |position| / equity), largest (its instrument), positions.
+        absolute position notional / equity), largest (its instrument), positions.
     kind : str
     """
 

@@ -31,7 +31,7 @@ class PositionSize:
     risk_amount : float
         Equity x risk: the loss at the stop.
     risk_quantity : float
-        Units before any cap: risk amount / (|entry - stop| x unit scale).
+        Units before any cap: risk amount / (abs(entry - stop) x unit scale).
     caps : dict
         Every cap that bound (``"free_margin"``, ``"leverage"``,
         ``"max_allocation"``, ``"lot_size"``, ``"minimum"``) with the size
