@@ -4,7 +4,10 @@
     python benchmarks/report_margin.py --small    # quick check
 
 Times are the best of several runs after a warm-up (compile time excluded), one
-process, the same prepared data for both implementations.
+process, the same prepared data for both implementations, the implementations
+taking turns so that they share whatever else runs on the machine. CPU times
+(this process, all threads) are printed too: they do not count time spent
+waiting for a core.
 """
 
 from __future__ import annotations
@@ -29,6 +32,19 @@ def best(fn, *args, repeat: int = 5, clock=time.perf_counter) -> float:
         fn(*args)
         times.append(clock() - t)
     return min(times)
+
+
+def interleaved(calls: dict, repeat: int = 7, clock=time.perf_counter) -> dict:
+    """Best time of each call, the calls taking turns so that they share the machine's load."""
+    for fn, args in calls.values():
+        fn(*args)
+    times = {name: [] for name in calls}
+    for _ in range(repeat):
+        for name, (fn, args) in calls.items():
+            t = clock()
+            fn(*args)
+            times[name].append(clock() - t)
+    return {name: min(ts) for name, ts in times.items()}
 
 
 def cpu(fn, *args, repeat: int = 5) -> float:
@@ -63,15 +79,18 @@ def main() -> None:
     positions, accounts = md.run_pandas(pandas_in)
     np.testing.assert_allclose(state.liquidation_price, positions["liquidation_price"], rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(state.free_margin, accounts["free_margin"], rtol=1e-9, atol=1e-6)
-    t_pm = best(md.run_pmcore, book, price, kwargs)
-    t_pd = best(md.run_pandas, pandas_in, repeat=3)
     from pmcore.kernels import margin as km
 
     kernel_args = (book.offsets, book.instrument, state.pos, np.column_stack([price, book.multiplier]),
                    state.br_offsets, state.br, state.account, 0.5,
                    np.empty((book.n_positions, km.N_POS_FIELDS)), np.empty((book.n_portfolios, km.N_ACC_FIELDS)))
-    t_kernel = best(km.margin_state, *kernel_args)
-    t_kernel_par = best(km.margin_state_parallel, *kernel_args)
+    wall = interleaved({
+        "pm": (md.run_pmcore, (book, price, kwargs)),
+        "pd": (md.run_pandas, (pandas_in,)),
+        "kernel": (km.margin_state, kernel_args),
+        "kernel_par": (km.margin_state_parallel, kernel_args),
+    })
+    t_pm, t_pd, t_kernel, t_kernel_par = wall["pm"], wall["pd"], wall["kernel"], wall["kernel_par"]
     c_kernel = cpu(km.margin_state, *kernel_args)
     c_pd = cpu(md.run_pandas, pandas_in, repeat=3)
 
