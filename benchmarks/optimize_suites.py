@@ -214,8 +214,10 @@ def riskfolio_cvar(d):
 def pm_bl(d):
     views = {d["names"].index(a): q for a, q in _views(d).items()}  # numpy input: ids are positions
 
-    def run():
-        bl = po.black_litterman(d["cov"], prior=d["mu"], views=views)
+    w_eq = np.full(len(d["mu"]), 1.0 / len(d["mu"]))
+
+    def run():  # skfolio's default prior: equilibrium returns of equal weights, risk aversion 1
+        bl = po.black_litterman(d["cov"], market_weights=w_eq, risk_aversion=1.0, views=views)
         return po.max_sharpe(bl.mu, bl.cov)
 
     return run
@@ -227,7 +229,7 @@ def skfolio_bl(d):
 
     r, _, _ = d["frames"]
     # skfolio works on daily returns: the same views, de-annualized
-    views = [f"{a} == {q / 252!r}" for a, q in _views(d).items()]
+    views = [f"{a} == {q / 252:.12f}" for a, q in _views(d).items()]  # fixed point: skfolio parses no exponents
     return lambda: MeanRisk(objective_function=ObjectiveFunction.MAXIMIZE_RATIO,
                             prior_estimator=BlackLitterman(views=views)).fit(r)
 

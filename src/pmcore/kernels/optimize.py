@@ -11,7 +11,7 @@ import numpy as np
 
 from ._jit import jit
 
-__all__ = ["risk_budget_ccd", "hrp_bisect"]
+__all__ = ["risk_budget_ccd", "hrp_bisect", "olo_costs"]
 
 
 @jit
@@ -103,3 +103,54 @@ def _cluster_variance(cov, order, a, b):
             acc += cov[i, j] / cov[j, j]
         var += wi * acc / total
     return var
+
+
+@jit
+def olo_costs(D, start, split, end, lsplit, rsplit, M):
+    """Optimal leaf ordering costs (Bar-Joseph, Gifford & Jaakkola 2001), bottom-up.
+
+    Positions index the leaves in dendrogram order, so every node covers the
+    block ``[start, end)`` with its left child on ``[start, split)``; ``lsplit``
+    and ``rsplit`` are the children's own splits (-1 for a leaf). ``D`` holds
+    distances between positions. For a pair ``(i, j)`` straddling a node's
+    split, ``M[i, j]`` is the least sum of adjacent distances over the orderings
+    of that node's leaves that the tree allows, from ``i`` to ``j``. Rows must
+    come bottom-up (scipy linkage order).
+    """
+    n_nodes = start.shape[0]
+    for t in range(n_nodes):
+        a = start[t]
+        b = split[t]
+        c = end[t]
+        ls = lsplit[t]
+        rs = rsplit[t]
+        C = np.empty((b - a, c - b))
+        for i in range(a, b):
+            if ls < 0:
+                k_lo, k_hi = i, i + 1
+            elif i < ls:
+                k_lo, k_hi = ls, b
+            else:
+                k_lo, k_hi = a, ls
+            for m in range(b, c):
+                best = np.inf
+                for k in range(k_lo, k_hi):
+                    v = M[i, k] + D[m, k]  # D, M symmetric: contiguous rows
+                    if v < best:
+                        best = v
+                C[i - a, m - b] = best
+        for i in range(a, b):
+            for j in range(b, c):
+                if rs < 0:
+                    m_lo, m_hi = j, j + 1
+                elif j < rs:
+                    m_lo, m_hi = rs, c
+                else:
+                    m_lo, m_hi = b, rs
+                best = np.inf
+                for m in range(m_lo, m_hi):
+                    v = C[i - a, m - b] + M[j, m]
+                    if v < best:
+                        best = v
+                M[i, j] = best
+                M[j, i] = best

@@ -301,13 +301,16 @@ def _psd_status(cov: np.ndarray) -> tuple[bool, float]:
     n = cov.shape[0]
     if n == 0:
         return True, np.nan
+    from scipy.linalg.lapack import dpotrf
+
     scale = float(np.max(np.abs(np.diag(cov)))) or 1.0
-    try:
-        np.linalg.cholesky(cov + (1e-12 * scale) * np.eye(n))
+    shifted = np.array(cov, dtype=np.float64, order="F")
+    shifted[np.diag_indices(n)] += 1e-12 * scale
+    _, info = dpotrf(shifted, lower=1, clean=0, overwrite_a=1)  # LAPACK Cholesky, no copies
+    if info == 0:
         return True, np.nan
-    except np.linalg.LinAlgError:
-        lam = float(np.linalg.eigvalsh(cov)[0])
-        return lam >= -1e-10 * scale, lam
+    lam = float(np.linalg.eigvalsh(cov)[0])
+    return lam >= -1e-10 * scale, lam
 
 
 def check_covariance(cov: Any, /, *, arg: str = "cov") -> tuple[np.ndarray, tuple, str]:

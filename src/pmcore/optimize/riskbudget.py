@@ -10,7 +10,6 @@ import numpy as np
 
 from ..errors import ValidationError
 from ._inputs import per_asset
-from .constraints import Constraints, resolve
 from .errors import SolverError
 from .problems import prepare
 from .results import OptimizeResult
@@ -75,7 +74,7 @@ def risk_parity(cov: Any, mu: Any = None, /, *, budgets: Any = None, risk_free: 
     b = b / b.sum()
     held = b > 0
     idx = np.flatnonzero(held)
-    S = np.ascontiguousarray(Sigma[np.ix_(idx, idx)])
+    S = Sigma if held.all() else np.ascontiguousarray(Sigma[np.ix_(idx, idx)])
     d = np.diag(S)
     if (d <= 0).any():
         i = idx[int(np.flatnonzero(d <= 0)[0])]
@@ -90,7 +89,6 @@ def risk_parity(cov: Any, mu: Any = None, /, *, budgets: Any = None, risk_free: 
                           remedy="raise max_sweeps or tol; check that cov is positive definite")
     x = np.zeros(n)
     x[idx] = y / y.sum()
-    spec = resolve(Constraints(), assets)
     w = x.copy()
     k = int(np.argmax(w))
     w[k] += 1.0 - math.fsum(w.tolist())
@@ -100,7 +98,6 @@ def risk_parity(cov: Any, mu: Any = None, /, *, budgets: Any = None, risk_free: 
     ret = float(mu_arr @ w) if mu_arr is not None else float("nan")
     vol = math.sqrt(var)
     dev = float(np.max(np.abs(rc[idx] - bb) / bb))
-    del spec
     return OptimizeResult(
         assets=assets, x=w, x_raw=x, fun=dev, objective="risk_budget_deviation", expected_return=ret,
         volatility=vol, sharpe=(ret - risk_free) / vol if vol > 0 else float("nan"), risk_contributions=rc,
