@@ -251,6 +251,6 @@ def test_apply_one_equals_batch_and_values_by_value_book(seed, p, i, dq, px):
     vals = np.empty((1, kv.N_FIELDS))
     prices = np.where(np.isnan(prices_before), 1.0, b.prices)
     prices[i] = b.prices[i]
-    kv.value_book(offsets, b.s_int[1, slot].astype(np.int32), b.s_num[0, slot], b.s_num[1, slot], prices,
+    kv.value_book(offsets, b.s_int[1, slot].astype(np.int32), b.s_num[slot, 0], b.s_num[slot, 1], prices,
                   b.multiplier * b.fx[b.inst_ccy], cash, b.is_margin[[p]], vals)
     assert out[ks.I_EQ1] == pytest.approx(vals[0, kv.EQUITY], nan_ok=True)

@@ -10,7 +10,7 @@ back (atomic batches) without copying the state.
 Slot arrays (``n_slots`` used, capacity ``cap``):
 
 * ``s_int``: int32[3, cap] rows portfolio, instrument, next slot of the portfolio (-1 ends)
-* ``s_num``: float64[3, cap] rows quantity, average price, realized PnL (instrument currency)
+* ``s_num``: float64[cap, 3] columns quantity, average price, realized PnL (instrument currency), one cache line per slot
 * ``s_status``: int8[cap] (ACTIVE, PENDING, CLOSED, SUSPENDED)
 * ``s_opened``: int64[cap] time the current position was opened (ns), 0 if flat
 
@@ -147,9 +147,9 @@ def _slot_for(p, i, n_instruments, keys, vals, s_int, s_num, s_status, s_opened,
     s_int[1, s] = i
     s_int[2, s] = head[p]
     head[p] = s
-    s_num[0, s] = 0.0
-    s_num[1, s] = 0.0
-    s_num[2, s] = 0.0
+    s_num[s, 0] = 0.0
+    s_num[s, 1] = 0.0
+    s_num[s, 2] = 0.0
     s_status[s] = CLOSED
     s_opened[s] = 0
     return s, True
@@ -334,8 +334,8 @@ def apply_fills(port, inst, qty, px, fee, fee_ccy, ttype, fid, use_ids, ignore_d
         a0 = 0.0
         st0 = CLOSED
         if s >= 0:
-            q0 = slots_f[0, s]
-            a0 = slots_f[1, s]
+            q0 = slots_f[s, 0]
+            a0 = slots_f[s, 1]
             st0 = s_status[s]
         m = mult[i]
         q1, a1, realized = fill_step(q0, a0, dq, price, m)
@@ -363,17 +363,17 @@ def apply_fills(port, inst, qty, px, fee, fee_ccy, ttype, fid, use_ids, ignore_d
         undo_i[log, U_CELL1] = p * n_c + c1
         undo_i[log, U_CELL2] = p * n_c + c2
         undo_i[log, U_ROW] = r
-        undo_f[log, V_QTY] = slots_f[0, s]
-        undo_f[log, V_AVG] = slots_f[1, s]
-        undo_f[log, V_REAL] = slots_f[2, s]
+        undo_f[log, V_QTY] = slots_f[s, 0]
+        undo_f[log, V_AVG] = slots_f[s, 1]
+        undo_f[log, V_REAL] = slots_f[s, 2]
         undo_f[log, V_STATUS] = s_status[s]
         undo_f[log, V_OPENED] = s_opened[s]
         undo_f[log, V_CASH1] = cash[p, c1, 0]
         undo_f[log, V_CASH2] = cash[p, c2, 0]
         log += 1
-        slots_f[0, s] = q1
-        slots_f[1, s] = a1
-        slots_f[2, s] += realized
+        slots_f[s, 0] = q1
+        slots_f[s, 1] = a1
+        slots_f[s, 2] += realized
         if q1 == 0.0:
             s_status[s] = CLOSED
             s_opened[s] = 0
@@ -417,9 +417,9 @@ def undo_fills(log, fid, use_ids, id_ins, state_i, state_f, slots_i, slots_f, s_
             head[p] = slots_i[2, s]
             meta[M_SLOTS] -= 1
         else:
-            slots_f[0, s] = undo_f[e, V_QTY]
-            slots_f[1, s] = undo_f[e, V_AVG]
-            slots_f[2, s] = undo_f[e, V_REAL]
+            slots_f[s, 0] = undo_f[e, V_QTY]
+            slots_f[s, 1] = undo_f[e, V_AVG]
+            slots_f[s, 2] = undo_f[e, V_REAL]
             s_status[s] = np.int8(undo_f[e, V_STATUS])
             s_opened[s] = np.int64(undo_f[e, V_OPENED])
     if use_ids:
@@ -499,7 +499,7 @@ def _portfolio_values(p, head, slots_i, slots_f, cash, is_margin, prices, scale,
     n = 0
     s = head[p]
     while s >= 0:
-        n += slots_f[0, s] != 0.0
+        n += slots_f[s, 0] != 0.0
         s = slots_i[2, s]
     inst = np.empty(n, np.int32)
     q = np.empty(n)
@@ -507,10 +507,10 @@ def _portfolio_values(p, head, slots_i, slots_f, cash, is_margin, prices, scale,
     s = head[p]
     k = 0
     while s >= 0:
-        if slots_f[0, s] != 0.0:  # flat slots (CLOSED, PENDING) may sit on unpriced instruments
+        if slots_f[s, 0] != 0.0:  # flat slots (CLOSED, PENDING) may sit on unpriced instruments
             inst[k] = slots_i[1, s]
-            q[k] = slots_f[0, s]
-            a[k] = slots_f[1, s]
+            q[k] = slots_f[s, 0]
+            a[k] = slots_f[s, 1]
             k += 1
         s = slots_i[2, s]
     offsets = np.zeros(2, np.int64)
@@ -559,8 +559,8 @@ def apply_one(p, i, dq, price, fee, fee_c, ttype, fid, use_id, ts, impact, group
         if s_status[s] == SUSPENDED:
             out[I_CODE] = REJ_SUSPENDED
             return
-        q0 = slots_f[0, s]
-        a0 = slots_f[1, s]
+        q0 = slots_f[s, 0]
+        a0 = slots_f[s, 1]
     m = mult[i]
     q1, a1, realized = fill_step(q0, a0, dq, price, m)
     if not is_margin[p] and q1 < 0.0 and dq < 0.0:
@@ -575,9 +575,9 @@ def apply_one(p, i, dq, price, fee, fee_c, ttype, fid, use_id, ts, impact, group
     if use_id:
         hash_insert(ids, fid, meta[M_IDSHIFT], EMPTY_ID)
         meta[M_IDS] += 1
-    slots_f[0, s] = q1
-    slots_f[1, s] = a1
-    slots_f[2, s] += realized
+    slots_f[s, 0] = q1
+    slots_f[s, 1] = a1
+    slots_f[s, 2] += realized
     if q1 == 0.0:
         s_status[s] = CLOSED
         s_opened[s] = 0

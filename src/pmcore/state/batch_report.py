@@ -66,7 +66,7 @@ class BatchReportMixin:
         n = core.n_slots
         port = core.s_int[0, :n]
         fx = core.fx[core.inst_ccy[core.s_int[1, :n]]]
-        tot = np.bincount(port, weights=core.s_num[2, :n] * fx, minlength=core.n_p)
+        tot = np.bincount(port, weights=core.s_num[:n, 2] * fx, minlength=core.n_p)
         return tot[aff]
 
     def _after(self, before, touched):
@@ -96,9 +96,9 @@ class BatchReportMixin:
         return pa.table({
             "portfolio_id": self._u.portfolio_ids.take(pa.array(p, pa.int64())),
             "instrument_id": self._u.instrument_ids.take(pa.array(i, pa.int64())),
-            "quantity_before": q0, "quantity": core.s_num[0, slots].copy(),
-            "avg_price_before": before[:, 1], "avg_price": core.s_num[1, slots].copy(),
-            "realized_pnl": core.s_num[2, slots] - before[:, 2],
+            "quantity_before": q0, "quantity": core.s_num[slots, 0].copy(),
+            "avg_price_before": before[:, 1], "avg_price": core.s_num[slots, 1].copy(),
+            "realized_pnl": core.s_num[slots, 2] - before[:, 2],
             "status": pa.array(np.asarray(ks.STATUS_NAMES, object)[core.s_status[slots]].tolist(), pa.string()),
         })
 

@@ -43,12 +43,12 @@ class Core:
         n = int(self.meta[ks.M_SLOTS])
         old = getattr(self, "s_int", None)
         s_int = np.empty((3, cap), np.int32)
-        s_num = np.empty((3, cap))
+        s_num = np.empty((cap, 3))
         s_status = np.empty(cap, np.int8)
         s_opened = np.empty(cap, np.int64)
         if old is not None:
             s_int[:, :n] = self.s_int[:, :n]
-            s_num[:, :n] = self.s_num[:, :n]
+            s_num[:n] = self.s_num[:n]
             s_status[:n] = self.s_status[:n]
             s_opened[:n] = self.s_opened[:n]
         self.s_int, self.s_num, self.s_status, self.s_opened = s_int, s_num, s_status, s_opened
@@ -170,7 +170,7 @@ class Core:
             self.add_slot(p, i, 0.0, 0.0, 0.0, ks.CLOSED, 0)
             s = self.n_slots - 1
         if code == ks.ACTIVE:  # resume: active if held, else closed
-            code = ks.ACTIVE if self.s_num[0, s] != 0.0 else ks.CLOSED
+            code = ks.ACTIVE if self.s_num[s, 0] != 0.0 else ks.CLOSED
         self.s_status[s] = code
         self.version += 1
 
@@ -178,7 +178,7 @@ class Core:
         s = self.n_slots
         self.s_int[0, s], self.s_int[1, s], self.s_int[2, s] = p, i, self.head[p]
         self.head[p] = s
-        self.s_num[:, s] = (qty, avg, real)
+        self.s_num[s] = (qty, avg, real)
         self.s_status[s] = status
         self.s_opened[s] = opened
         j = ks.hash_insert(self.keys, np.int64(p) * self.n_i + i, int(self.meta[ks.M_SHIFT]), ks.EMPTY_KEY)
@@ -194,7 +194,7 @@ class Core:
         self._alloc_hash(max(32, 2 * n))
         port = np.asarray(port, np.int32)
         self.s_int[0, :n], self.s_int[1, :n] = port, inst
-        self.s_num[0, :n], self.s_num[1, :n], self.s_num[2, :n] = qty, avg, real
+        self.s_num[:n, 0], self.s_num[:n, 1], self.s_num[:n, 2] = qty, avg, real
         self.s_status[:n], self.s_opened[:n] = status, opened
         nxt = np.full(n, -1, np.int32)
         last = np.full(self.n_p, -1, np.int32)
@@ -234,8 +234,8 @@ class Core:
         n = self.n_slots
         return {
             "portfolio": self.s_int[0, :n].copy(), "instrument": self.s_int[1, :n].copy(),
-            "quantity": self.s_num[0, :n].copy(), "avg_price": self.s_num[1, :n].copy(),
-            "realized_pnl": self.s_num[2, :n].copy(), "status": self.s_status[:n].copy(),
+            "quantity": self.s_num[:n, 0].copy(), "avg_price": self.s_num[:n, 1].copy(),
+            "realized_pnl": self.s_num[:n, 2].copy(), "status": self.s_status[:n].copy(),
             "opened_at": self.s_opened[:n].copy(),
         }
 
@@ -257,7 +257,7 @@ class Core:
         ports, offsets, slot = self.gather(portfolios, skip_closed=skip_closed)
         n_p, n_c = len(ports), self.n_c
         inst = self.s_int[1, slot].astype(np.int32)
-        qty = self.s_num[0, slot]
+        qty = self.s_num[slot, 0]
         held = np.zeros(self.n_i, bool)
         held[inst[qty != 0.0]] = True
         cash = self.cash[ports].reshape(n_p * n_c, 2)
@@ -272,7 +272,7 @@ class Core:
             offsets=offsets,
             instrument=inst,
             quantity=qty,
-            avg_price=self.s_num[1, slot],
+            avg_price=self.s_num[slot, 1],
             source_row=slot,
             instrument_currency=self.inst_ccy,
             multiplier=self.multiplier,

@@ -981,7 +981,7 @@ class PortfolioState(QueryMixin, HistoryMixin, BatchReportMixin):
             self._writable()
             core = self._core
             s = core.slot_of(p, i)
-            if status == "PENDING" and s >= 0 and core.s_num[0, s] != 0.0:
+            if status == "PENDING" and s >= 0 and core.s_num[s, 0] != 0.0:
                 raise ValidationError("cannot be PENDING: the position is held", argument="status", value=status,
                                       expected="a flat position")
             core.set_status(p, i, code)

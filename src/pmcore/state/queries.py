@@ -41,7 +41,7 @@ class QueryMixin:
                     aff.append(self._pidx[x])
                 aff = np.sort(np.asarray(aff, np.int64))
             book, slots = core.book(self._u, aff, skip_closed=not include_closed)
-            extra = (core.s_status[slots].copy(), core.s_num[2, slots].copy(), core.s_opened[slots].copy())
+            extra = (core.s_status[slots].copy(), core.s_num[slots, 2].copy(), core.s_opened[slots].copy())
             return book, core.prices.copy(), core.fx.copy(), extra
 
     def value(self, *, portfolios: Iterable | None = None):
