@@ -295,3 +295,17 @@ def test_single_account_call_from_threads():
         got = list(pool.map(lambda q: pre_trade_check(s, "F", "BTC", q).quantity, [0.5, 1, 5, 10] * 10))
     assert got[:4] == [0.5, 1.0, pytest.approx(17860 / 6000), pytest.approx(17860 / 6000)]
     assert not math.isnan(sum(got)) and np.isfinite(got).all()
+
+
+def _check_in_child(quantity):
+    """Run in a worker process: build a state and check an order (module level: picklable)."""
+    return pre_trade_check(state(), "F", "BTC", quantity).quantity
+
+
+def test_from_a_process_pool():
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        got = list(pool.map(_check_in_child, [0.5, 10.0]))
+    assert got == [0.5, pytest.approx(17860 / 6000)]
