@@ -206,3 +206,25 @@ def test_thread_pool_and_process_pool():
     with cf.ProcessPoolExecutor(2, mp_context=ctx) as pool:
         for got in pool.map(_suite, [X] * 2):
             np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("func", [
+    pm.total_return, pm.annual_return, pm.annual_volatility, pm.sharpe_ratio, pm.sortino_ratio,
+    pm.downside_risk, pm.calmar_ratio, pm.recovery_factor, pm.max_drawdown,
+    lambda x: pm.annual_return(x, compound=False),
+    lambda x: pm.beta(x, X[:, 0]), lambda x: pm.alpha(x, X[:, 0]),
+    lambda x: pm.information_ratio(x, X[:, 0]), lambda x: pm.tracking_error(x, X[:, 0]),
+    pm.value_at_risk, pm.omega_ratio, lambda x: pm.rolling_sharpe(x, 10),
+])
+@pytest.mark.parametrize("layout", ["C", "F", "series"])
+@pytest.mark.parametrize("bad", [np.inf, -np.inf])
+def test_every_metric_rejects_infinity(func, layout, bad):
+    """Whether the scan runs first or after a kernel sum turned non-finite, the error is the same."""
+    x = X.copy()
+    x[17, 2] = bad
+    x[3, 1] = -1.0  # a wiped-out wealth: 0 * inf must still be caught
+    data = {"C": x, "F": np.asfortranarray(x), "series": x[:, 2].copy()}[layout]
+    with pytest.raises(ValidationError) as err:
+        func(data)
+    assert err.value.row == 17
+    assert err.value.column == ("0" if layout == "series" else "2")

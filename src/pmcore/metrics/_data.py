@@ -87,6 +87,19 @@ def _check_infinite(values: np.ndarray, arg: str, names: list[str] | None) -> No
     )
 
 
+def recheck_infinite(panel: "Panel", indicator: np.ndarray, arg: str = "returns") -> None:
+    """Scan ``panel`` for infinities if a per-column ``indicator`` is not finite.
+
+    For functions whose kernel result in each column is a sum, mean or
+    compounded total of the column's present values: an infinity anywhere
+    in a column makes that result non-finite, so finite results prove the
+    data finite without a separate pass. (A non-finite result without an
+    infinity, e.g. an all-NaN column, costs one scan and raises nothing.)
+    """
+    if not np.isfinite(indicator).all():
+        _check_infinite(panel.values, arg, panel.names)
+
+
 def _check_time(time: np.ndarray, arg: str, name: str | None) -> None:
     if len(time) < 2:
         return
@@ -121,8 +134,13 @@ def _numeric_names(names: list[str], types: list[Any], arg: str, is_temporal, is
     return (time_cols[0] if time_cols else None), data
 
 
-def as_panel(obj: Any, arg: str = "returns", *, check_time: bool = True) -> Panel:
-    """Coerce ``obj`` to a :class:`Panel`; raise :class:`ValidationError` if it is not returns."""
+def as_panel(obj: Any, arg: str = "returns", *, check_time: bool = True, check_inf: bool = True) -> Panel:
+    """Coerce ``obj`` to a :class:`Panel`; raise :class:`ValidationError` if it is not returns.
+
+    With ``check_inf=False`` the scan for infinities is left to the caller,
+    which must call :func:`recheck_infinite` with a per-column result that
+    an infinity always makes non-finite (a sum, a mean, a compounded total).
+    """
     if type(obj) is np.ndarray or isinstance(obj, (list, tuple)):
         values = _float_matrix(obj, arg)
         one_d = values.ndim == 1
@@ -133,18 +151,26 @@ def as_panel(obj: Any, arg: str = "returns", *, check_time: bool = True) -> Pane
                 "has the wrong shape", argument=arg, value=values.shape,
                 expected="a 1-D series or a 2-D (n_obs, n_series) matrix",
             )
-        _check_infinite(values, arg, None)
-        return Panel(values, "numpy", one_d, None)
+        panel = Panel(values, "numpy", one_d, None)
+        if check_inf:
+            _check_infinite(values, arg, None)
+        return panel
     pd = sys.modules.get("pandas")
-    if pd is not None and isinstance(obj, (pd.Series, pd.DataFrame)):
-        return _pandas_panel(obj, arg, pd, check_time)
     pl = sys.modules.get("polars")
-    if pl is not None and isinstance(obj, (pl.Series, pl.DataFrame, pl.LazyFrame)):
-        return _polars_panel(obj, arg, pl, check_time)
-    if isinstance(obj, (pa.Table, pa.RecordBatch, pa.Array, pa.ChunkedArray)):
-        return _arrow_panel(obj, arg, check_time)
-    if isinstance(obj, np.ndarray):  # subclasses, e.g. masked arrays
-        return as_panel(np.asarray(obj), arg, check_time=check_time)
+    if pd is not None and isinstance(obj, (pd.Series, pd.DataFrame)):
+        panel = _pandas_panel(obj, arg, pd, check_time)
+    elif pl is not None and isinstance(obj, (pl.Series, pl.DataFrame, pl.LazyFrame)):
+        panel = _polars_panel(obj, arg, pl, check_time)
+    elif isinstance(obj, (pa.Table, pa.RecordBatch, pa.Array, pa.ChunkedArray)):
+        panel = _arrow_panel(obj, arg, check_time)
+    elif isinstance(obj, np.ndarray):  # subclasses, e.g. masked arrays
+        return as_panel(np.asarray(obj), arg, check_time=check_time, check_inf=check_inf)
+    else:
+        panel = None
+    if panel is not None:
+        if check_inf:
+            _check_infinite(panel.values, arg, panel.names)
+        return panel
     raise ValidationError(
         "has an unsupported type", argument=arg, value=type(obj).__name__,
         expected="a numpy array, a pandas/polars Series or DataFrame, or a pyarrow Table",
@@ -177,7 +203,6 @@ def _pandas_panel(obj, arg, pd, check_time) -> Panel:
                 )
         values = obj.to_numpy(dtype=np.float64, na_value=np.nan)
         one_d = False
-    _check_infinite(values, arg, names)
     return Panel(values, "pandas", one_d, names, index=index, time=time,
                  series_name=getattr(obj, "name", None))
 
@@ -193,7 +218,6 @@ def _polars_panel(obj, arg, pl, check_time) -> Panel:
             )
         values = obj.cast(pl.Float64).fill_null(float("nan")).to_numpy().reshape(-1, 1)
         values = np.asarray(values, dtype=np.float64)
-        _check_infinite(values, arg, None)
         return Panel(values, "polars", True, None, series_name=obj.name)
     time_name, data = _numeric_names(
         obj.columns, list(obj.dtypes), arg, lambda t: t.is_temporal(), lambda t: t.is_numeric()
@@ -212,7 +236,6 @@ def _polars_panel(obj, arg, pl, check_time) -> Panel:
         time = time_col.to_numpy()
         if check_time:
             _check_time(time, arg, time_name)
-    _check_infinite(values, arg, data)
     return Panel(values, "polars", False, data, time=time, time_name=time_name,
                  time_column=time_col)
 
@@ -224,7 +247,6 @@ def _arrow_panel(obj, arg, check_time) -> Panel:
                 "has the wrong type", argument=arg, value=str(obj.type), expected="numeric returns"
             )
         values = _arrow_floats(obj).reshape(-1, 1)
-        _check_infinite(values, arg, None)
         return Panel(values, "arrow", True, None)
     if isinstance(obj, pa.RecordBatch):
         obj = pa.Table.from_batches([obj])
@@ -244,7 +266,6 @@ def _arrow_panel(obj, arg, check_time) -> Panel:
         time = time_col.to_numpy()
         if check_time:
             _check_time(time, arg, time_name)
-    _check_infinite(values, arg, data)
     return Panel(values, "arrow", False, data, time=time, time_name=time_name,
                  time_column=time_col)
 

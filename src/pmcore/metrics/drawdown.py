@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from ..kernels import metrics as k
 from . import _kernels as kd
-from ._data import Panel, as_panel, check_int, check_positive, labels, per_column, per_row
+from ._data import Panel, as_panel, check_int, check_positive, labels, per_column, per_row, recheck_infinite
 
 __all__ = [
     "drawdown",
@@ -87,8 +87,9 @@ def max_drawdown(returns: Any, /, *, include_start: bool = True) -> Any:
     >>> round(max_drawdown([0.1, -0.2, 0.1, -0.1]), 6)
     -0.208
     """
-    panel = as_panel(returns)
-    out, _, count = kd.max_drawdown(panel.values, include_start)
+    panel = as_panel(returns, check_inf=False)
+    out, total, count = kd.max_drawdown(panel.values, include_start)
+    recheck_infinite(panel, total)
     out[count == 0] = np.nan
     return per_column(panel, out, "max_drawdown")
 

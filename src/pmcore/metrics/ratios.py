@@ -23,6 +23,7 @@ from ._data import (
     check_int,
     check_positive,
     per_column,
+    recheck_infinite,
 )
 
 __all__ = [
@@ -78,11 +79,12 @@ def sharpe_ratio(
     >>> sharpe_ratio([0.01, 0.01, 0.01])
     inf
     """
-    panel = as_panel(returns)
+    panel = as_panel(returns, check_inf=False)
     ppy = check_positive(periods_per_year, "periods_per_year")
     ddof = check_int(ddof, "ddof", 0)
     rate, step = as_rate(risk_free, "risk_free", panel)
     mean, std = _mean_std(panel, rate, step, ddof)
+    recheck_infinite(panel, mean)
     with np.errstate(divide="ignore", invalid="ignore"):
         out = mean / std * np.sqrt(ppy)
     return per_column(panel, out, "sharpe_ratio")
@@ -91,6 +93,7 @@ def sharpe_ratio(
 def _downside(panel, required_return, ppy):
     rate, step = as_rate(required_return, "required_return", panel)
     mean, dd = kd.downside(panel.values, rate, step)
+    recheck_infinite(panel, mean)
     return mean, dd * np.sqrt(ppy)
 
 
@@ -117,7 +120,7 @@ def downside_risk(returns: Any, /, *, required_return: Any = 0.0, periods_per_ye
     >>> round(downside_risk([0.01, -0.02, 0.03, -0.01], periods_per_year=4), 6)
     0.022361
     """
-    panel = as_panel(returns)
+    panel = as_panel(returns, check_inf=False)
     ppy = check_positive(periods_per_year, "periods_per_year")
     _, dd = _downside(panel, required_return, ppy)
     return per_column(panel, dd, "downside_risk")
@@ -147,7 +150,7 @@ def sortino_ratio(returns: Any, /, *, required_return: Any = 0.0, periods_per_ye
     >>> round(sortino_ratio([0.01, -0.02, 0.03, -0.01], periods_per_year=4), 6)
     0.447214
     """
-    panel = as_panel(returns)
+    panel = as_panel(returns, check_inf=False)
     ppy = check_positive(periods_per_year, "periods_per_year")
     mean, dd = _downside(panel, required_return, ppy)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -160,6 +163,7 @@ def sortino_ratio(returns: Any, /, *, required_return: Any = 0.0, periods_per_ye
 def _annual_and_mdd(panel, ppy):
     n_obs, n = panel.values.shape
     mdd, total, count = kd.max_drawdown(panel.values, True)
+    recheck_infinite(panel, total)
     with np.errstate(invalid="ignore", divide="ignore"):
         annual = (1.0 + total) ** (ppy / n_obs) - 1.0 if n_obs else np.full(n, np.nan)
     annual[count == 0] = np.nan
@@ -184,7 +188,7 @@ def calmar_ratio(returns: Any, /, *, periods_per_year: float = 252) -> Any:
     >>> round(calmar_ratio([0.02, -0.01, 0.03, -0.02, 0.01], periods_per_year=5), 6)
     1.474252
     """
-    panel = as_panel(returns)
+    panel = as_panel(returns, check_inf=False)
     ppy = check_positive(periods_per_year, "periods_per_year")
     _, annual, mdd = _annual_and_mdd(panel, ppy)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -215,7 +219,7 @@ def recovery_factor(returns: Any, /, *, compound: bool = True) -> Any:
     >>> round(recovery_factor([0.02, -0.01, 0.03, -0.02, 0.01]), 6)
     1.474252
     """
-    panel = as_panel(returns)
+    panel = as_panel(returns, check_inf=False)
     total, _, mdd = _annual_and_mdd(panel, 1.0)
     if not compound:
         total = np.nansum(panel.values, axis=0)
@@ -305,11 +309,12 @@ def tail_ratio(returns: Any, /, *, cutoff: float = 0.05) -> Any:
 
 
 def _alpha_beta(returns, benchmark, risk_free, ppy, compound):
-    panel = as_panel(returns)
+    panel = as_panel(returns, check_inf=False)
     ppy = check_positive(ppy, "periods_per_year")
     bench = as_vector(benchmark, "benchmark", panel)
     rate, step = as_rate(risk_free, "risk_free", panel)
     alpha_mean, beta_ = kd.alpha_beta(panel.values, bench, rate, step)
+    recheck_infinite(panel, alpha_mean)
     if panel.n_obs < 2:
         alpha_mean[:] = np.nan
         beta_[:] = np.nan
@@ -404,10 +409,11 @@ def beta(returns: Any, benchmark: Any, /) -> Any:
 
 
 def _active(returns, benchmark, ddof):
-    panel = as_panel(returns)
+    panel = as_panel(returns, check_inf=False)
     bench = as_vector(benchmark, "benchmark", panel)
     ddof = check_int(ddof, "ddof", 0)
     mean, std = _mean_std(panel, bench, 1 if len(bench) else 0, ddof)
+    recheck_infinite(panel, mean)
     return panel, mean, std
 
 

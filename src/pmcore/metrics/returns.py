@@ -22,6 +22,7 @@ from ._data import (
     check_positive,
     per_column,
     per_row,
+    recheck_infinite,
 )
 
 __all__ = [
@@ -165,8 +166,9 @@ def total_return(returns: Any, /) -> Any:
     >>> round(total_return([0.1, -0.1, 0.05]), 6)
     0.0395
     """
-    panel = as_panel(returns)
+    panel = as_panel(returns, check_inf=False)
     out, count = kd.total_return(panel.values)
+    recheck_infinite(panel, out)
     out[count == 0] = np.nan
     return per_column(panel, out, "total_return")
 
@@ -219,13 +221,15 @@ def annual_return(
     >>> round(annual_return([0.01] * 12, periods_per_year=12), 6)
     0.126825
     """
-    panel = as_panel(returns)
+    panel = as_panel(returns, check_inf=False)
     ppy = check_positive(periods_per_year, "periods_per_year")
     n_obs, n = panel.values.shape
     if not compound:
         mean, _ = kd.mean_std(panel.values, _ZERO, 0, 0)
+        recheck_infinite(panel, mean)
         return per_column(panel, mean * ppy, "annual_return")
     total, count = kd.total_return(panel.values)
+    recheck_infinite(panel, total)
     if calendar:
         check_positive(days_per_year, "days_per_year")
         if panel.time is None:
@@ -273,10 +277,11 @@ def annual_volatility(returns: Any, /, *, periods_per_year: float = 252, ddof: i
     >>> round(annual_volatility([0.01, -0.01, 0.01, -0.01], periods_per_year=4), 6)
     0.023094
     """
-    panel = as_panel(returns)
+    panel = as_panel(returns, check_inf=False)
     ppy = check_positive(periods_per_year, "periods_per_year")
     ddof = check_int(ddof, "ddof", 0)
-    _, std = kd.mean_std(panel.values, _ZERO, 0, ddof)
+    mean, std = kd.mean_std(panel.values, _ZERO, 0, ddof)
+    recheck_infinite(panel, mean)
     return per_column(panel, std * np.sqrt(ppy), "annual_volatility")
 
 
