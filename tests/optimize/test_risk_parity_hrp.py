@@ -92,3 +92,55 @@ def test_hrp_kernel_matches_python_twin(seed, n):
     hrp_bisect.py_func(S, order, b)
     np.testing.assert_allclose(a, b, rtol=1e-13)
     assert a.sum() == pytest.approx(1.0, abs=1e-12) and (a > 0).all()
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(3, 40),
+       method=st.sampled_from(["single", "ward", "average", "complete"]))
+def test_optimal_leaf_order_is_scipys(seed, n, method):
+    from scipy.cluster.hierarchy import leaves_list, linkage, optimal_leaf_ordering
+    from scipy.spatial.distance import squareform
+
+    from pmcore.optimize.hierarchical import optimal_leaf_order
+
+    x = np.random.default_rng(seed).normal(size=(n, 4))
+    dist = np.sqrt(((x[:, None] - x[None]) ** 2).sum(-1))
+    v = squareform(dist, checks=False)
+    link = linkage(v, method)
+    np.testing.assert_array_equal(optimal_leaf_order(link, dist), leaves_list(optimal_leaf_ordering(link, v)))
+
+
+def test_olo_kernel_matches_python_twin():
+    from scipy.cluster.hierarchy import linkage
+    from scipy.spatial.distance import squareform
+
+    from pmcore.kernels.optimize import olo_costs
+
+    x = np.random.default_rng(5).normal(size=(9, 3))
+    dist = np.sqrt(((x[:, None] - x[None]) ** 2).sum(-1))
+    link = linkage(squareform(dist, checks=False), "average")
+    # block layout of a 9-leaf tree, built as in optimal_leaf_order
+    from pmcore.optimize import hierarchical as H
+
+    captured = {}
+    real = H.__dict__.get("olo_costs")
+    del real
+
+    import pmcore.kernels.optimize as K
+
+    orig = K.olo_costs
+
+    def spy(*args):
+        captured["args"] = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+        return orig(*args)
+
+    K.olo_costs = spy
+    try:
+        H.optimal_leaf_order(link, dist)
+    finally:
+        K.olo_costs = orig
+    a1 = [a.copy() for a in captured["args"]]
+    a2 = [a.copy() for a in captured["args"]]
+    olo_costs(*a1)
+    olo_costs.py_func(*a2)
+    np.testing.assert_allclose(a1[-1], a2[-1], rtol=1e-14)
