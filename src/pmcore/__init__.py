@@ -75,10 +75,32 @@ _EXPORTS: dict[str, str] = {
     "factor_regression": "attribution",
     "holdings_factor_attribution": "attribution",
     "risk_attribution": "attribution",
+    "AllocationLimits": "margin",
+    "AllocationReport": "margin",
+    "Breach": "margin",
+    "LimitCheck": "margin",
+    "allocation_report": "margin",
+    "check_allocation": "margin",
+    "correlated_groups": "margin",
+    "MarginAlerts": "margin",
+    "MarginState": "margin",
+    "ModeSwitch": "margin",
+    "OrderCheck": "margin",
+    "PositionSize": "margin",
+    "borrowing_cost": "margin",
+    "check_margin_mode_switch": "margin",
+    "funding_payments": "margin",
+    "maintenance_amounts": "margin",
+    "margin_alerts": "margin",
+    "margin_state": "margin",
+    "max_withdrawal": "margin",
+    "position_size": "margin",
+    "pre_trade_check": "margin",
+    "sample_margin_brackets": "margin",
 }
 
 # subpackages reachable as attributes (``pm.metrics``, ``pm.datasets``, ...)
-_SUBMODULES = ('datasets', 'report', 'frames', 'kernels', 'metrics', 'attribution')
+_SUBMODULES = ('datasets', 'report', 'frames', 'kernels', 'metrics', 'attribution', 'margin')
 
 __all__ = sorted(_EXPORTS) + sorted(_SUBMODULES) + ["__version__"]
 
@@ -122,6 +144,30 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     )
     from .exposure import (  # noqa: F401
         exposures,
+    )
+    from .margin import (  # noqa: F401
+        AllocationLimits,
+        AllocationReport,
+        Breach,
+        LimitCheck,
+        MarginAlerts,
+        MarginState,
+        ModeSwitch,
+        OrderCheck,
+        PositionSize,
+        allocation_report,
+        borrowing_cost,
+        check_allocation,
+        check_margin_mode_switch,
+        correlated_groups,
+        funding_payments,
+        maintenance_amounts,
+        margin_alerts,
+        margin_state,
+        max_withdrawal,
+        position_size,
+        pre_trade_check,
+        sample_margin_brackets,
     )
     from .metrics import (  # noqa: F401
         DrawdownDetails,

@@ -88,6 +88,7 @@ def _valuation_section() -> str:
 
 # (title, module under pmcore.demo_sections with a ``section() -> str``), in demo order
 SECTIONS = [
+    ("Margin, sizing and allocation limits", "margin"),
     ("Performance metrics", "metrics"),
     ("Performance attribution", "attribution"),
 ]
