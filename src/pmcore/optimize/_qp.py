@@ -37,7 +37,6 @@ class QPSolution:
 
 
 def _solve_eq(P, q, A, b, G, h, lo, hi, state, active):
-    n = P.shape[0]
     free = state == 0
     xb = np.where(state < 0, lo, np.where(state > 0, hi, 0.0))
     xb[free] = 0.0

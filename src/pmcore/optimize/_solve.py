@@ -22,7 +22,6 @@ import numpy as np
 from scipy.optimize import linprog
 
 from ..errors import ValidationError
-from ._qp import solve_qp
 from .constraints import Spec
 from .errors import InfeasibleError, SolverError, UnboundedError
 from .results import OptimizeResult

@@ -237,7 +237,6 @@ def black_litterman(cov: Any, /, *, prior: Any = None, market_weights: Any = Non
     [0.0802, 0.1344]
     """
     Sigma, assets, kind = check_covariance(cov)
-    n = len(assets)
     t = float(tau)
     if not np.isfinite(t) or t <= 0:
         raise ValidationError("must be positive", argument="tau", value=tau, expected="a finite number > 0")
@@ -286,5 +285,4 @@ def black_litterman(cov: Any, /, *, prior: Any = None, market_weights: Any = Non
     mu = pi + tS @ Pm.T @ gain[:, 0]
     M = tS - tS @ Pm.T @ gain[:, 1:]
     post = Sigma + (M + M.T) / 2
-    del n
     return BlackLittermanResult(assets, mu, post, pi, Pm, Qv, Om, t)

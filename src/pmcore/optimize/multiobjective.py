@@ -193,7 +193,6 @@ def pareto_frontier(mu: Any, cov: Any, /, *, objectives: tuple = ("variance", "c
             S.raise_infeasible(spec, [], status=p.status)
         ends.append(np.asarray(w.value, dtype=np.float64))
     vals = [_values(e, Sigma, mu_arr, spec, R, float(beta), esg) for e in ends]
-    sign = {"return": -1.0, "esg": -1.0}
     s1 = abs(vals[1][objectives[0]] - vals[0][objectives[0]]) or 1.0
     s2 = abs(vals[0][objectives[1]] - vals[1][objectives[1]]) or 1.0
     t = cp.Parameter(nonneg=True, name="t")
@@ -210,7 +209,6 @@ def pareto_frontier(mu: Any, cov: Any, /, *, objectives: tuple = ("variance", "c
     vol = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", W, Sigma, W), 0.0))
     with np.errstate(divide="ignore", invalid="ignore"):
         sharpe = np.where(vol > 0, (ret - risk_free) / vol, np.nan)
-    del sign
     objs = {o: np.array([p[o] for p in per]) for o in objectives}
     return Frontier(assets=assets, weights=W, expected_return=ret, volatility=vol, sharpe=sharpe, solver=used,
                     time_s=time.perf_counter() - t0, objectives=objs)

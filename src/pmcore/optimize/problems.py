@@ -152,7 +152,7 @@ def solve_once(kind: str, Sigma, mu, spec: Spec, param, risk_free: float, solver
     solver = S.validate_solver(solver)
     if kind == "max_sharpe":
         top, _ = S.max_return(spec, mu - risk_free)
-        if top <= risk_free * 0 + 1e-14 * max(1.0, float(np.abs(mu).max())) and top <= 0:
+        if top <= 0:
             raise InfeasibleError("no feasible portfolio earns more than risk_free",
                                   remedy=S.FAMILY_REMEDY["risk_free"], conflicts=("risk_free",))
     fast = spec.linear_only and solver in ("auto", "active_set")
@@ -193,14 +193,12 @@ def solve_once(kind: str, Sigma, mu, spec: Spec, param, risk_free: float, solver
         data = (S.sharpe_qp_data(Sigma, mu, spec, risk_free) if kind == "max_sharpe"
                 else S.qp_data(kind, Sigma, mu, spec, param, risk_free))
         P, q, A, b, G, h, lo, hi, _ = data
-        y = x / spec.budget * 1.0 if kind != "max_sharpe" else None
         st, act = _active_from(x, spec, G, h) if kind != "max_sharpe" else (None, None)
         sol = solve_qp(P, q, A, b, G, h, lo, hi, state=st, active=act)
         if sol is not None:
             xp = sol.x if kind != "max_sharpe" else spec.budget * sol.x / sol.x.sum()
             if S.check_solution(xp, spec, extra):
                 return xp, f"{used}+active_set", its + sol.iterations, (sol.state, sol.active)
-        del y
     return x, used, its, None
 
 
