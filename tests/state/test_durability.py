@@ -53,8 +53,19 @@ def _crash(state):
 
 
 @settings(max_examples=6, deadline=None)
-@given(seed=st.integers(0, 1000), durability=st.sampled_from(["fsync", "group"]))
-def test_replay_equals_live(tmp_path_factory, seed, durability):
+@given(seed=st.integers(0, 1000), durability=st.sampled_from(["fsync", "group"]), dense=st.booleans())
+def test_replay_equals_live(tmp_path_factory, seed, durability, dense):
+    import pmcore.state.core as core_module
+
+    old = core_module.DENSE_MAX
+    core_module.DENSE_MAX = old if dense else 0  # hash index for every universe
+    try:
+        _replay_equals_live(tmp_path_factory, seed, durability)
+    finally:
+        core_module.DENSE_MAX = old
+
+
+def _replay_equals_live(tmp_path_factory, seed, durability):
     path = tmp_path_factory.mktemp("state")
     book, prices, fx, _ = make_book(seed=seed)
     live = PortfolioState(book, prices, fx, path=path, durability=durability)

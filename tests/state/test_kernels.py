@@ -84,9 +84,10 @@ def test_fill_step_twin_and_reference(q0, dq, px, a0, m):
 # ----------------------------------------------------------------------------- batches
 
 
-def _core(n_p, n_i, seed):
+def _core(n_p, n_i, seed, dense=None):
     rng = np.random.default_rng(seed)
-    c = Core(n_p, n_i, 2, rng.integers(0, 2, n_i), rng.choice([1.0, 2.0], n_i), rng.random(n_p) < 0.5)
+    c = Core(n_p, n_i, 2, rng.integers(0, 2, n_i), rng.choice([1.0, 2.0], n_i), rng.random(n_p) < 0.5,
+             dense=dense)
     c.fx[1] = 1.2
     c.cash[:, :, 0] = 1000.0
     c.prices[:] = np.where(rng.random(n_i) < 0.8, rng.uniform(10, 20, n_i), np.nan)
@@ -124,10 +125,11 @@ def _run_apply(c, f, status, fn, atomic, ignore_dup=False):
 
 
 @settings(max_examples=30, deadline=None)
-@given(seed=st.integers(0, 10_000), n=st.integers(1, 400), n_p=st.integers(1, 40), dup=st.booleans())
-def test_apply_fills_twin(seed, n, n_p, dup):
-    """Compiled kernel and its Python twin leave identical states and statuses (both orders of work)."""
-    a, b = _core(n_p, 6, seed), _core(n_p, 6, seed)
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 400), n_p=st.integers(1, 40), dup=st.booleans(),
+       dense=st.booleans())
+def test_apply_fills_twin(seed, n, n_p, dup, dense):
+    """Compiled kernel and its Python twin leave identical states and statuses (dense index or hash)."""
+    a, b = _core(n_p, 6, seed, dense), _core(n_p, 6, seed, dense)
     f = _fills(n_p, 6, n, seed + 1, dup_ids=dup)
     sa, sb = np.zeros(n, np.int8), np.zeros(n, np.int8)
     ra = _run_apply(a, f, sa, ks.apply_fills, False)
@@ -138,10 +140,10 @@ def test_apply_fills_twin(seed, n, n_p, dup):
 
 
 @settings(max_examples=30, deadline=None)
-@given(seed=st.integers(0, 10_000), n=st.integers(1, 400), n_p=st.integers(1, 40))
-def test_grouped_order_equals_row_by_row(seed, n, n_p):
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 400), n_p=st.integers(1, 40), dense=st.booleans())
+def test_grouped_order_equals_row_by_row(seed, n, n_p, dense):
     """A batch (grouped by portfolio inside) equals its rows applied one call each, bit for bit."""
-    a, b = _core(n_p, 6, seed), _core(n_p, 6, seed)
+    a, b = _core(n_p, 6, seed, dense), _core(n_p, 6, seed, not dense)
     f = _fills(n_p, 6, n, seed + 1)
     sa = np.zeros(n, np.int8)
     _run_apply(a, f, sa, ks.apply_fills, False)
@@ -158,7 +160,7 @@ def test_grouped_order_equals_row_by_row(seed, n, n_p):
 @settings(max_examples=30, deadline=None)
 @given(seed=st.integers(0, 10_000), n=st.integers(1, 300))
 def test_atomic_rollback_restores_everything(seed, n):
-    c = _core(8, 6, seed)
+    c = _core(8, 6, seed, dense=seed % 2 == 0)
     before = c.copy()
     f = _fills(8, 6, n, seed + 2, dup_ids=True)
     status = np.zeros(n, np.int8)

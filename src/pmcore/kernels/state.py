@@ -1,8 +1,9 @@
 """Kernels of the portfolio state engine: a slot per (portfolio, instrument), fills, cash flows.
 
-Positions live in flat slot arrays; an open-addressing hash (linear probing,
-Fibonacci hashing) maps the key ``portfolio * n_instruments + instrument`` to a
-slot, and a singly linked list per portfolio (``head``, ``next``) finds the
+Positions live in flat slot arrays; the key ``portfolio * n_instruments +
+instrument`` maps to a slot through a dense table when the universe is small
+enough (``keys`` empty, ``vals[key]`` the slot or -1), else through an
+open-addressing hash (linear probing, Fibonacci hashing), and a singly linked list per portfolio (``head``, ``next``) finds the
 slots of one portfolio. Fill ids live in a second hash set. Every mutation of
 a batch is written to an undo log first, so the public layer can roll a batch
 back (atomic batches) without copying the state.
@@ -115,12 +116,38 @@ def hash_delete(keys, vals, key, shift, empty):
 
 
 @jit
-def rebuild_positions(keys, vals, s_int, n_slots, n_instruments, shift):
-    """Fill an empty position hash from the slot arrays."""
-    for s in range(n_slots):
-        key = np.int64(s_int[0, s]) * n_instruments + s_int[1, s]
+def slot_find(keys, vals, key, shift):
+    """Slot of position ``key`` or -1: a dense table (``keys`` empty, ``vals`` indexed by key) or the hash."""
+    if keys.shape[0] == 0:
+        return vals[key]
+    j = hash_find(keys, key, shift, EMPTY_KEY)
+    return vals[j] if j >= 0 else -1
+
+
+@jit
+def slot_insert(keys, vals, key, shift, s):
+    """Map position ``key`` (known absent) to slot ``s``."""
+    if keys.shape[0] == 0:
+        vals[key] = s
+    else:
         j = hash_insert(keys, key, shift, EMPTY_KEY)
         vals[j] = s
+
+
+@jit
+def slot_delete(keys, vals, key, shift):
+    """Forget position ``key``."""
+    if keys.shape[0] == 0:
+        vals[key] = -1
+    else:
+        hash_delete(keys, vals, key, shift, EMPTY_KEY)
+
+
+@jit
+def rebuild_positions(keys, vals, s_int, n_slots, n_instruments, shift):
+    """Fill an empty position index (dense or hash) from the slot arrays."""
+    for s in range(n_slots):
+        slot_insert(keys, vals, np.int64(s_int[0, s]) * n_instruments + s_int[1, s], shift, s)
 
 
 @jit
@@ -136,13 +163,12 @@ def rebuild_ids(new_keys, old_keys, shift):
 def _slot_for(p, i, n_instruments, keys, vals, s_int, s_num, s_status, s_opened, head, meta):
     """Slot of (p, i), created flat if missing; returns (slot, created)."""
     key = np.int64(p) * n_instruments + i
-    j = hash_find(keys, key, meta[M_SHIFT], EMPTY_KEY)
-    if j >= 0:
-        return vals[j], False
+    found = slot_find(keys, vals, key, meta[M_SHIFT])
+    if found >= 0:
+        return found, False
     s = meta[M_SLOTS]
     meta[M_SLOTS] = s + 1
-    j = hash_insert(keys, key, meta[M_SHIFT], EMPTY_KEY)
-    vals[j] = s
+    slot_insert(keys, vals, key, meta[M_SHIFT], s)
     s_int[0, s] = p
     s_int[1, s] = i
     s_int[2, s] = head[p]
@@ -328,8 +354,7 @@ def apply_fills(port, inst, qty, px, fee, fee_ccy, ttype, fid, use_ids, ignore_d
         i = o_inst[k]
         dq = o_qty[k]
         price = o_px[k]
-        j = hash_find(keys, np.int64(p) * n_i + i, meta[M_SHIFT], EMPTY_KEY)
-        s = vals[j] if j >= 0 else -1
+        s = slot_find(keys, vals, np.int64(p) * n_i + i, meta[M_SHIFT])
         q0 = 0.0
         a0 = 0.0
         st0 = CLOSED
@@ -413,7 +438,7 @@ def undo_fills(log, fid, use_ids, id_ins, state_i, state_f, slots_i, slots_f, s_
         c1 = undo_i[e, U_CELL1] - p * n_c
         cash[p, c1, 0] = undo_f[e, V_CASH1]
         if undo_i[e, U_CREATED]:
-            hash_delete(keys, vals, np.int64(p) * n_i + i, meta[M_SHIFT], EMPTY_KEY)
+            slot_delete(keys, vals, np.int64(p) * n_i + i, meta[M_SHIFT])
             head[p] = slots_i[2, s]
             meta[M_SLOTS] -= 1
         else:
@@ -551,11 +576,10 @@ def apply_one(p, i, dq, price, fee, fee_c, ttype, fid, use_id, ts, impact, group
     if use_id and hash_find(ids, fid, meta[M_IDSHIFT], EMPTY_ID) >= 0:
         out[I_CODE] = REJ_DUPLICATE
         return
-    j = hash_find(keys, np.int64(p) * n_i + i, meta[M_SHIFT], EMPTY_KEY)
+    s = slot_find(keys, vals, np.int64(p) * n_i + i, meta[M_SHIFT])
     q0 = 0.0
     a0 = 0.0
-    if j >= 0:
-        s = vals[j]
+    if s >= 0:
         if s_status[s] == SUSPENDED:
             out[I_CODE] = REJ_SUSPENDED
             return

@@ -9,6 +9,9 @@ from ..kernels import state as ks
 __all__ = ["Core"]
 
 
+DENSE_MAX = 1 << 22  # portfolios x instruments up to this use a dense slot index (8 bytes each)
+
+
 def _pow2(n: int) -> int:
     return 1 << max(4, int(n - 1).bit_length())
 
@@ -21,7 +24,8 @@ class Core:
     """
 
     def __init__(self, n_portfolios: int, n_instruments: int, n_currencies: int, inst_ccy: np.ndarray,
-                 multiplier: np.ndarray, is_margin: np.ndarray, *, capacity: int = 16) -> None:
+                 multiplier: np.ndarray, is_margin: np.ndarray, *, capacity: int = 16,
+                 dense: bool | None = None) -> None:
         self.n_p, self.n_i, self.n_c = n_portfolios, n_instruments, n_currencies
         self.inst_ccy = np.ascontiguousarray(inst_ccy, np.int32)
         self.multiplier = np.ascontiguousarray(multiplier, np.float64)
@@ -33,6 +37,7 @@ class Core:
         self.head = np.full(n_portfolios, -1, np.int32)
         self.meta = np.zeros(4, np.int64)
         self.str_ids: set[str] = set()
+        self.dense = n_portfolios * n_instruments <= DENSE_MAX if dense is None else dense
         self._alloc_slots(capacity)
         self._alloc_hash(2 * capacity)
         self._alloc_ids(16)
@@ -54,10 +59,15 @@ class Core:
         self.s_int, self.s_num, self.s_status, self.s_opened = s_int, s_num, s_status, s_opened
 
     def _alloc_hash(self, cap: int) -> None:
-        cap = _pow2(cap)
-        self.keys = np.full(cap, ks.EMPTY_KEY, np.int64)
-        self.vals = np.zeros(cap, np.int64)
-        self.meta[ks.M_SHIFT] = 64 - (cap.bit_length() - 1)
+        if self.dense:  # a slot index per (portfolio, instrument): no probing, a portfolio's row together
+            self.keys = np.empty(0, np.int64)
+            self.vals = np.full(self.n_p * self.n_i, -1, np.int64)
+            self.meta[ks.M_SHIFT] = 0
+        else:
+            cap = _pow2(cap)
+            self.keys = np.full(cap, ks.EMPTY_KEY, np.int64)
+            self.vals = np.zeros(cap, np.int64)
+            self.meta[ks.M_SHIFT] = 64 - (cap.bit_length() - 1)
         ks.rebuild_positions(self.keys, self.vals, self.s_int, int(self.meta[ks.M_SLOTS]), self.n_i,
                              int(self.meta[ks.M_SHIFT]))
 
@@ -77,7 +87,7 @@ class Core:
         need = n + min(n_rows, self.n_p * self.n_i - n)
         if need > self.s_int.shape[1]:
             self._alloc_slots(max(need, 2 * self.s_int.shape[1]))
-        if 2 * need > self.keys.shape[0]:
+        if not self.dense and 2 * need > self.keys.shape[0]:
             self._alloc_hash(max(2 * need, 2 * self.keys.shape[0]))
         need_ids = int(self.meta[ks.M_IDS]) + n_ids
         if 2 * need_ids > self.ids.shape[0]:
@@ -160,8 +170,7 @@ class Core:
         return -1
 
     def slot_of(self, p: int, i: int) -> int:
-        j = ks.hash_find(self.keys, np.int64(p) * self.n_i + i, int(self.meta[ks.M_SHIFT]), ks.EMPTY_KEY)
-        return int(self.vals[j]) if j >= 0 else -1
+        return int(ks.slot_find(self.keys, self.vals, np.int64(p) * self.n_i + i, int(self.meta[ks.M_SHIFT])))
 
     def set_status(self, p: int, i: int, code: int) -> None:
         s = self.slot_of(p, i)
@@ -181,8 +190,7 @@ class Core:
         self.s_num[s] = (qty, avg, real)
         self.s_status[s] = status
         self.s_opened[s] = opened
-        j = ks.hash_insert(self.keys, np.int64(p) * self.n_i + i, int(self.meta[ks.M_SHIFT]), ks.EMPTY_KEY)
-        self.vals[j] = s
+        ks.slot_insert(self.keys, self.vals, np.int64(p) * self.n_i + i, int(self.meta[ks.M_SHIFT]), s)
         self.meta[ks.M_SLOTS] = s + 1
 
     def load_slots(self, port, inst, qty, avg, real, status, opened) -> None:
