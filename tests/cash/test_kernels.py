@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, strategies as st
 
 from pmcore.kernels import cash as k
@@ -194,3 +195,26 @@ def test_match_strings_matches_a_dict(ledger, statement):
         assert err.tolist() == ref_err
         if ref_err[0] == 0:
             assert match.tolist() == ref_match
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_match_strings_many_partitions(seed):
+    rng = np.random.default_rng(seed)
+    ledger = [f"L{x}" for x in rng.permutation(30_000)]
+    statement = [ledger[i] for i in rng.choice(30_000, 20_000, replace=False)] + \
+        [f"X{i}" for i in range(500)]
+    rng.shuffle(statement)
+    seen = {x: i for i, x in enumerate(ledger)}
+    match = np.empty(len(statement), np.int64)
+    err = np.zeros(3, np.int64)
+    k.match_strings(*_arrow_parts(ledger), *_arrow_parts(statement), match, err)
+    assert err.tolist() == [0, 0, 0]
+    assert match.tolist() == [seen.get(x, -1) for x in statement]
+    # duplicates: the lowest repeating row is reported, with its first occurrence
+    dup_ledger = ledger + [ledger[123], ledger[7]]
+    k.match_strings(*_arrow_parts(dup_ledger), *_arrow_parts(statement), match, err)
+    assert err.tolist() == [1, 30_000, 123]
+    dup_statement = statement + [statement[5000], statement[10]]
+    match = np.empty(len(dup_statement), np.int64)
+    k.match_strings(*_arrow_parts(ledger), *_arrow_parts(dup_statement), match, err)
+    assert err.tolist() == [2, len(statement), 5000]

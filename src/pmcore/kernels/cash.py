@@ -11,7 +11,8 @@ import numpy as np
 
 from ._jit import jit
 
-__all__ = ["balance_table", "group_sum", "projected_balances", "status_as_of", "first_short_day"]
+__all__ = ["balance_table", "group_sum", "projected_balances", "status_as_of", "first_short_day",
+           "keyed_balances", "match_strings"]
 
 
 @jit
@@ -203,74 +204,144 @@ def _same(data_a, a0, a1, data_b, b0, b1):
 
 
 @jit
+def _hash_all(off, data, out):
+    """FNV-1a hash of each string."""
+    for i in range(out.shape[0]):
+        out[i] = _fnv(data, off[i], off[i + 1])
+
+@jit
+def _partition(h, shift, n_parts, start, order):
+    """Stable counting sort of rows by the top bits of their hash."""
+    counts = np.zeros(n_parts + 1, np.int64)
+    for i in range(h.shape[0]):
+        counts[(h[i] >> shift) + np.uint64(1)] += 1
+    for p in range(n_parts):
+        counts[p + 1] += counts[p]
+    for p in range(n_parts + 1):
+        start[p] = counts[p]
+    for i in range(h.shape[0]):
+        p = h[i] >> shift
+        order[counts[p]] = i
+        counts[p] += 1
+
+@jit
 def match_strings(l_off, l_data, s_off, s_data, match, err):
-    """Match statement strings to ledger strings by exact bytes (open-addressing hash table).
+    """Match statement strings to ledger strings by exact bytes (partitioned hash join).
 
     ``l_off``/``s_off`` are Arrow offsets (length n + 1, already shifted by
     the array offset), ``*_data`` the UTF-8 bytes. ``match`` (n_statement,)
     receives the ledger row of each statement row or -1. ``err`` (3,) gets
-    ``[kind, row, first_row]`` for the first duplicate: kind 1 in the ledger,
-    2 in the statement, 0 if none. Each slot packs 32 bits of the hash and
-    the row + 1 (0 = empty) in one int64, so a probe costs one memory access
-    and most probes never touch the string bytes.
+    ``[kind, row, first_row]`` for the first duplicate (lowest row): kind 1
+    in the ledger (reported first), 2 in the statement, 0 if none.
+
+    Rows are hashed (FNV-1a), split by the top hash bits into partitions of
+    about 4,096 keys (stable counting sort), and each partition is joined in
+    a small open-addressing table that stays in cache. Each slot packs 32
+    bits of the hash and the row + 1 (0 = empty).
     """
     n_l = l_off.shape[0] - 1
     n_s = s_off.shape[0] - 1
+    hl = np.empty(n_l, np.uint64)
+    hs = np.empty(n_s, np.uint64)
+    _hash_all(l_off, l_data, hl)
+    _hash_all(s_off, s_data, hs)
+    pbits = 0
+    while (n_l + n_s) >> pbits > 4096 and pbits < 20:
+        pbits += 1
+    n_parts = 1 << pbits
+    shift = np.uint64(64 - pbits) if pbits > 0 else np.uint64(63)
+    if pbits == 0:  # small input: two partitions by the top bit
+        n_parts = 2
+    ls = np.empty(n_parts + 1, np.int64)
+    lo_ = np.empty(n_l, np.int64)
+    ss = np.empty(n_parts + 1, np.int64)
+    so = np.empty(n_s, np.int64)
+    _partition(hl, shift, n_parts, ls, lo_)
+    _partition(hs, shift, n_parts, ss, so)
+    biggest = 0
+    for p in range(n_parts):
+        c = (ls[p + 1] - ls[p]) + (ss[p + 1] - ss[p])
+        if c > biggest:
+            biggest = c
     size = 1
-    while size < 2 * (n_l + n_s) + 2:
+    while size < 2 * biggest + 2:
         size *= 2
-    mask = np.uint64(size - 1)
     table = np.zeros(size, np.uint64)
     low = np.uint64(0xFFFFFFFF)
-    err[0] = 0
-    for i in range(n_l):
-        h = _fnv(l_data, l_off[i], l_off[i + 1])
-        tag = (h >> np.uint64(32)) << np.uint64(32)
-        slot = h & mask
-        while True:
-            e = table[slot]
-            if e == 0:
-                table[slot] = tag | np.uint64(i + 1)
-                break
-            if (e & ~low) == tag:
-                r = np.int64(e & low) - 1
-                if _same(l_data, l_off[r], l_off[r + 1], l_data, l_off[i], l_off[i + 1]):
-                    err[0] = 1
-                    err[1] = i
-                    err[2] = r
-                    return
-            slot = (slot + np.uint64(1)) & mask
-    used = np.zeros(n_l, np.bool_)
+    first_s = np.full(n_l, -1, np.int64)
+    dup_l = n_l
+    dup_l_first = -1
+    dup_s = n_s
+    dup_s_first = -1
     for j in range(n_s):
-        h = _fnv(s_data, s_off[j], s_off[j + 1])
-        tag = (h >> np.uint64(32)) << np.uint64(32)
-        slot = h & mask
         match[j] = -1
-        while True:
-            e = table[slot]
-            if e == 0:
-                table[slot] = tag | np.uint64(n_l + j + 1)
-                break
-            if (e & ~low) == tag:
-                r = np.int64(e & low) - 1
-                if r < n_l:
-                    if _same(l_data, l_off[r], l_off[r + 1], s_data, s_off[j], s_off[j + 1]):
-                        if used[r]:
-                            for q in range(j):
-                                if match[q] == r:
-                                    err[2] = q
-                                    break
-                            err[0] = 2
-                            err[1] = j
-                            return
-                        used[r] = True
-                        match[j] = r
+    for p in range(n_parts):
+        c = (ls[p + 1] - ls[p]) + (ss[p + 1] - ss[p])
+        sz = 1
+        while sz < 2 * c + 2:
+            sz *= 2
+        mask = np.uint64(sz - 1)
+        for k in range(sz):
+            table[k] = 0
+        for t in range(ls[p], ls[p + 1]):
+            i = lo_[t]
+            h = hl[i]
+            tag = (h << np.uint64(32)) & ~low  # low 32 bits of the hash as tag
+            slot = h & mask
+            while True:
+                e = table[slot]
+                if e == 0:
+                    table[slot] = tag | np.uint64(i + 1)
+                    break
+                if (e & ~low) == tag:
+                    r = np.int64(e & low) - 1
+                    if _same(l_data, l_off[r], l_off[r + 1], l_data, l_off[i], l_off[i + 1]):
+                        if i < dup_l:
+                            dup_l = i
+                            dup_l_first = r
                         break
-                else:
-                    q = r - n_l
-                    if _same(s_data, s_off[q], s_off[q + 1], s_data, s_off[j], s_off[j + 1]):
-                        err[0] = 2
-                        err[1] = j
-                        err[2] = q
-                        return
-            slot = (slot + np.uint64(1)) & mask
+                slot = (slot + np.uint64(1)) & mask
+        for t in range(ss[p], ss[p + 1]):
+            j = so[t]
+            h = hs[j]
+            tag = (h << np.uint64(32)) & ~low
+            slot = h & mask
+            stop = False
+            while True:
+                e = table[slot]
+                if e == 0:
+                    table[slot] = tag | np.uint64(n_l + j + 1)
+                    break
+                if (e & ~low) == tag:
+                    r = np.int64(e & low) - 1
+                    if r < n_l:
+                        if _same(l_data, l_off[r], l_off[r + 1], s_data, s_off[j], s_off[j + 1]):
+                            if first_s[r] >= 0:
+                                if j < dup_s:
+                                    dup_s = j
+                                    dup_s_first = first_s[r]
+                                stop = True
+                            else:
+                                first_s[r] = j
+                                match[j] = r
+                            break
+                    else:
+                        q = r - n_l
+                        if _same(s_data, s_off[q], s_off[q + 1], s_data, s_off[j], s_off[j + 1]):
+                            if j < dup_s:
+                                dup_s = j
+                                dup_s_first = q
+                            stop = True
+                            break
+                slot = (slot + np.uint64(1)) & mask
+            if stop:
+                break
+    err[0] = 0
+    if dup_l < n_l:
+        err[0] = 1
+        err[1] = dup_l
+        err[2] = dup_l_first
+    elif dup_s < n_s:
+        err[0] = 2
+        err[1] = dup_s
+        err[2] = dup_s_first
