@@ -188,7 +188,7 @@ class Ledger:
         self._txn_ids: list[str] = []
         # audit events (one per change)
         self._events: dict[str, list] = {k: [] for k in (
-            "txn_no", "time_ns", "actor", "action", "from_status", "to_status", "reason")}
+            "txn_no", "time_ns", "actor", "action", "from_status", "to_status", "reason", "lock")}
         self._locks_hist: list[tuple[int, tuple, int]] = []
         # running state
         self._bal: dict[tuple, list[int]] = {}
@@ -314,8 +314,9 @@ class Ledger:
         if abs(b[0]) > INT64_MAX or b[1] > INT64_MAX or b[2] > INT64_MAX:
             raise overflow_error("ledger", len(self._status) - 1)
 
-    def _event(self, txn_no, t, actor, action, old, new, reason) -> None:
+    def _event(self, txn_no, t, actor, action, old, new, reason, lock=-1) -> None:
         e = self._events
+        e["lock"].append(lock)
         e["txn_no"].append(txn_no)
         e["time_ns"].append(t)
         e["actor"].append(actor)
@@ -784,13 +785,14 @@ class Ledger:
             return due
 
     def lock(self, portfolio_id: Any, currency: str, amount: Any, *, strategy: str = "default",
-             at: Any = None) -> None:
+             actor: str = "system", reason: str = "", at: Any = None) -> None:
         """Set the locked (held for open orders) amount of a balance; ``0`` releases it.
 
         Notes
         -----
-        Locked cash is not available for withdrawals or transfers; lock
-        changes are kept with their time for ``balances(as_of=...)``.
+        Locked cash is not available for withdrawals or transfers. Each lock
+        change is an audit event (action ``lock``) with its time and actor,
+        used by ``balances(as_of=...)`` and :meth:`replay`.
 
         Examples
         --------
@@ -805,8 +807,10 @@ class Ledger:
             raise ValidationError("is negative", argument="amount", value=amount, expected="an amount >= 0")
         with self._lock:
             key = (portfolio_id, str(strategy), str(currency))
+            t = self._time(at)
             self._locked[key] = u
-            self._locks_hist.append((self._time(at), key, u))
+            self._locks_hist.append((t, key, u))
+            self._event(-1, t, actor, "lock", -1, -1, reason, len(self._locks_hist) - 1)
 
     # -- reading ---------------------------------------------------------
     def __len__(self) -> int:
@@ -1025,8 +1029,10 @@ class Ledger:
 
         Notes
         -----
-        Append-only: ``record`` events (from status null) and status moves,
-        in order; refused changes leave no event.
+        Append-only, in order: ``record`` events (from status null), status
+        moves, and ``lock`` events (``portfolio_id``, ``strategy``,
+        ``currency`` and the new ``locked`` amount; null for the others).
+        Refused changes leave no event.
 
         Examples
         --------
@@ -1039,19 +1045,27 @@ class Ledger:
         with self._lock:
             e = {k: list(v) for k, v in self._events.items()}
             ids = list(self._txn_ids)
+            locks = list(self._locks_hist)
         names = np.array((None,) + STATUSES, object)
+        n = len(e["txn_no"])
+        lk = [locks[j] if j >= 0 else None for j in e["lock"]]
         table = pa.table({
-            "seq": pa.array(np.arange(len(e["txn_no"]), dtype=np.int64)),
+            "seq": pa.array(np.arange(n, dtype=np.int64)),
             "time": pa.array(np.array(e["time_ns"], np.int64).astype("datetime64[ns]"),
                              pa.timestamp("ns", "UTC")),
-            "txn_id": pa.array([ids[i] for i in e["txn_no"]], pa.string()),
+            "txn_id": pa.array([ids[i] if i >= 0 else None for i in e["txn_no"]], pa.string()),
             "action": pa.array(e["action"], pa.string()),
             "from_status": pa.array(names[np.array(e["from_status"], np.int64) + 1].tolist()
-                                    if e["txn_no"] else [], pa.string()),
+                                    if n else [], pa.string()),
             "to_status": pa.array(names[np.array(e["to_status"], np.int64) + 1].tolist()
-                                  if e["txn_no"] else [], pa.string()),
+                                  if n else [], pa.string()),
             "actor": pa.array(e["actor"], pa.string()),
             "reason": pa.array(e["reason"], pa.string()),
+            "portfolio_id": pa.array([x[1][0] if x else None for x in lk]),
+            "strategy": pa.array([x[1][1] if x else None for x in lk], pa.string()),
+            "currency": pa.array([x[1][2] if x else None for x in lk], pa.string()),
+            "locked": units_to_arrow(np.array([x[2] if x else 0 for x in lk], np.int64), self.scale,
+                                     np.array([x is not None for x in lk], np.bool_)),
         })
         return from_arrow(table, kind)
 
@@ -1070,39 +1084,133 @@ class Ledger:
         >>> led.replay().balance("P1", "USD") == led.balance("P1", "USD")
         True
         """
-        new = Ledger(base_currency=self.base_currency, scale=self.scale, calendar=self.calendar,
-                     settlement_days=self.settlement_days, limits=self.limits,
-                     margin_check=self.margin_check, clock=self._clock)
         with self._lock:
-            c, e = self._cols, self._events
-            by_txn: dict[int, list[int]] = {}
+            c = self._cols
+            txns = {}
             for r, no in enumerate(c["txn_no"]):
-                by_txn.setdefault(no, []).append(r)
-            locks = sorted(self._locks_hist, key=lambda x: x[0])
-            for i, action in enumerate(e["action"]):
-                no, t = e["txn_no"][i], e["time_ns"][i]
-                while locks and locks[0][0] <= t:
-                    lt, key, u = locks.pop(0)
-                    new._locked[key] = u
-                    new._locks_hist.append((lt, key, u))
-                if action == "record":
-                    rows = by_txn[no]
-                    legs = [(c["portfolio_id"][r], c["strategy"][r], c["currency"][r], c["units"][r])
-                            for r in rows]
-                    r0 = rows[0]
-                    new._write(self._txn_ids[no], c["kind"][r0], legs, c["trade_day"][r0],
-                               c["value_day"][r0], e["to_status"][i], e["actor"][i], e["reason"][i], t)
-                    if c["kind"][r0] == "withdrawal":
-                        dkey = (c["portfolio_id"][r0], c["currency"][r0], c["trade_day"][r0])
-                        new._daily[dkey] = new._daily.get(dkey, 0) - c["units"][r0]
-                else:
-                    new.set_status(self._txn_ids[no], STATUSES[e["to_status"][i]],
-                                   actor=e["actor"][i], reason=e["reason"][i], at=t)
-            for lt, key, u in locks:
-                new._locked[key] = u
-                new._locks_hist.append((lt, key, u))
+                tx = self._txn_ids[no]
+                if tx not in txns:
+                    txns[tx] = (c["kind"][r], [], c["trade_day"][r], c["value_day"][r])
+                txns[tx][1].append((c["portfolio_id"][r], c["strategy"][r], c["currency"][r], c["units"][r]))
+            e = self._events
+            events = [(self._txn_ids[e["txn_no"][i]] if e["txn_no"][i] >= 0 else None, e["time_ns"][i],
+                       e["action"][i], e["to_status"][i], e["actor"][i], e["reason"][i],
+                       self._locks_hist[e["lock"][i]] if e["lock"][i] >= 0 else None)
+                      for i in range(len(e["txn_no"]))]
+            new = self._empty_like()
             new._counter = self._counter
+        new._apply_history(txns, events)
         return new
+
+    def _empty_like(self) -> "Ledger":
+        return Ledger(base_currency=self.base_currency, scale=self.scale, calendar=self.calendar,
+                      settlement_days=self.settlement_days, limits=self.limits,
+                      margin_check=self.margin_check, clock=self._clock)
+
+    def _apply_history(self, txns: dict, events: list) -> None:
+        """Apply recorded events in order without limit checks (replay)."""
+        with self._lock:
+            for tx, t, action, to_status, actor, reason, lock in events:
+                if action == "record":
+                    kind, legs, td, vd = txns[tx]
+                    self._write(tx, kind, legs, td, vd, to_status, actor, reason, t)
+                    if kind == "withdrawal":
+                        dkey = (legs[0][0], legs[0][2], td)
+                        self._daily[dkey] = self._daily.get(dkey, 0) - legs[0][3]
+                elif action == "lock":
+                    _, key, u = lock
+                    self._locked[key] = u
+                    self._locks_hist.append((t, key, u))
+                    self._event(-1, t, actor, "lock", -1, -1, reason, len(self._locks_hist) - 1)
+                else:
+                    self.set_status(tx, STATUSES[to_status], actor=actor, reason=reason, at=t)
+
+    @classmethod
+    def from_history(cls, transactions: Any, audit: Any, /, **config: Any) -> "Ledger":
+        """Rebuild a ledger from its exported ``transactions()`` and ``audit()`` frames.
+
+        Parameters
+        ----------
+        transactions, audit : frame
+            As returned by :meth:`transactions` and :meth:`audit` (for example
+            written to Parquet and read back), any frame kind.
+        **config
+            Ledger options (``scale``, ``calendar``, ``limits``, ...) as for
+            :class:`Ledger`.
+
+        Returns
+        -------
+        Ledger
+
+        Notes
+        -----
+        Events are replayed in ``seq`` order without limit checks, so the
+        rebuilt ledger has the same legs, statuses, locks, balances and audit
+        trail. Generated ids continue after the highest one in the history.
+
+        Examples
+        --------
+        >>> led = Ledger(clock=lambda: 0)
+        >>> led.settle(led.deposit("P1", "USD", "5.5", trade_date="2026-11-20"))
+        >>> led.lock("P1", "USD", 1)
+        >>> again = Ledger.from_history(led.transactions(), led.audit(), clock=lambda: 0)
+        >>> again.balances() == led.balances(), again.audit() == led.audit()
+        (True, True)
+        """
+        from ..frames import require_columns, to_arrow
+        from .amounts import units_column
+
+        new = cls(**config)
+        tt = _plain_strings(to_arrow(transactions, "transactions"))
+        require_columns(tt, "transactions", ["txn_id", "leg", "kind", "portfolio_id", "strategy",
+                                             "currency", "amount", "trade_date", "value_date"])
+        at = _plain_strings(to_arrow(audit, "audit"))
+        require_columns(at, "audit", ["seq", "time", "txn_id", "action", "to_status", "actor", "reason",
+                                      "portfolio_id", "strategy", "currency", "locked"])
+        units = units_column(tt, "transactions", "amount", new.scale)
+        days = {k: tt.column(k).cast(pa.date32()).cast(pa.int32()).to_pylist()
+                for k in ("trade_date", "value_date")}
+        rows = sorted(range(tt.num_rows), key=lambda r: tt.column("leg")[r].as_py())
+        txns: dict = {}
+        cols = {k: tt.column(k).to_pylist() for k in ("txn_id", "kind", "portfolio_id", "strategy", "currency")}
+        for r in rows:
+            tx = cols["txn_id"][r]
+            if tx not in txns:
+                txns[tx] = (cols["kind"][r], [], days["trade_date"][r], days["value_date"][r])
+            txns[tx][1].append((cols["portfolio_id"][r], cols["strategy"][r], cols["currency"][r],
+                                int(units[r])))
+        at = at.sort_by("seq")
+        a = {k: at.column(k).to_pylist() for k in ("txn_id", "action", "to_status", "actor", "reason",
+                                                   "portfolio_id", "strategy", "currency")}
+        times = at.column("time").cast(pa.timestamp("ns", "UTC")).cast(pa.int64()).to_pylist()
+        locked = at.column("locked")
+        lk_units = units_column(pa.table({"l": locked.fill_null(0)}), "audit", "l", new.scale)
+        events = []
+        for i in range(at.num_rows):
+            if a["action"][i] == "lock":
+                key = (a["portfolio_id"][i], a["strategy"][i], a["currency"][i])
+                events.append((None, times[i], "lock", -1, a["actor"][i], a["reason"][i],
+                               (times[i], key, int(lk_units[i]))))
+            else:
+                events.append((a["txn_id"][i], times[i], a["action"][i], STATUSES.index(a["to_status"][i]),
+                               a["actor"][i], a["reason"][i], None))
+        new._apply_history(txns, events)
+        numbers = [int(tx[1:]) for tx in txns if len(tx) == 7 and tx[1:].isdigit()]
+        new._counter = max(numbers, default=0)
+        return new
+
+
+def _plain_strings(table: pa.Table) -> pa.Table:
+    """Cast string views and dictionary columns to plain strings (polars and pandas round trips)."""
+    for i, f in enumerate(table.schema):
+        t = f.type
+        if pa.types.is_dictionary(t):
+            t = t.value_type
+        if pa.types.is_string_view(t) or pa.types.is_large_string(t):
+            table = table.set_column(i, f.name, table.column(i).cast(pa.string()))
+        elif pa.types.is_dictionary(f.type):
+            table = table.set_column(i, f.name, table.column(i).cast(t))
+    return table
 
 
 def _row_error(exc: ValidationError, row: int, amount: Any) -> ValidationError:
