@@ -387,3 +387,13 @@ def test_frames_in_any_kind_out_in_the_books_kind(kind):
 def test_memory_and_repr(state):
     assert state.memory_bytes() > 0
     assert "PortfolioState(4 portfolios" in repr(state)
+
+
+def test_fast_construction_equals_the_dataclass():
+    from pmcore.state.impact import ExposureChange, fast
+
+    args = ("P0", "sector", "Tech", 1.0, 2.0, 1.0, None, None)
+    a, b = fast(ExposureChange, *args), ExposureChange(*args)
+    assert a == b and repr(a) == repr(b) and hash(a) == hash(b)
+    with pytest.raises(AttributeError):
+        a.group = "x"

@@ -31,7 +31,7 @@ from .batch_report import BatchReportMixin
 from .core import Core
 from .events import PortfolioStateUpdated, Subscribers, Subscription
 from .history import HistoryMixin
-from .impact import BatchImpact, ExposureChange, FillImpact, PositionChange
+from .impact import BatchImpact, ExposureChange, FillImpact, PositionChange, fast
 from .journal import DURABILITY, Journal, read_frames, repair_tail
 from .queries import QueryMixin
 
@@ -446,6 +446,9 @@ class PortfolioState(QueryMixin, HistoryMixin, BatchReportMixin):
         -----
         A cash account may not sell short: a sell that would leave the
         position below zero is rejected (covering an existing short is allowed).
+        Buying power is not checked here (the margin checks do that): cash may
+        go below zero. Cash is kept in float64 per (portfolio, currency); the
+        exact ledger is :mod:`pmcore.cash`.
 
         Average cost: an increase moves the cost to
         :math:`(q_0 \\bar p_0 + \\Delta q\\, p) / (q_0 + \\Delta q)`; a reduction
@@ -596,12 +599,12 @@ class PortfolioState(QueryMixin, HistoryMixin, BatchReportMixin):
                 limit_pct, util = 100.0 * lim, (g1 / (eq1 * lim) if eq1 else float("inf"))
             else:
                 limit_pct, util = None, None
-            changes.append(ExposureChange(pid, name, self._group_labels[g][code], old, new, new - old, limit_pct,
-                                          util))
-        pos = PositionChange(pid, self._iids[i], v[ks.I_Q0], v[ks.I_Q1], v[ks.I_A0], v[ks.I_A1], v[ks.I_REAL],
-                             ks.STATUS_NAMES[int(v[ks.I_STATUS])])
-        return FillImpact(fill_id, seq, pos, eq0, eq1, eq1 - eq0, v[ks.I_CASH1] - v[ks.I_CASH0], w0, w1, w1 - w0,
-                          tuple(changes), (time.perf_counter_ns() - t0) / 1000.0)
+            changes.append(fast(ExposureChange, pid, name, self._group_labels[g][code], old, new, new - old,
+                                limit_pct, util))
+        pos = fast(PositionChange, pid, self._iids[i], v[ks.I_Q0], v[ks.I_Q1], v[ks.I_A0], v[ks.I_A1],
+                   v[ks.I_REAL], ks.STATUS_NAMES[int(v[ks.I_STATUS])])
+        return fast(FillImpact, fill_id, seq, pos, eq0, eq1, eq1 - eq0, v[ks.I_CASH1] - v[ks.I_CASH0], w0, w1,
+                    w1 - w0, tuple(changes), (time.perf_counter_ns() - t0) / 1000.0)
 
     # ------------------------------------------------------------------ batches
     def apply_fills(self, fills: Any, /, *, atomic: bool = True, report: bool = True) -> BatchImpact:
