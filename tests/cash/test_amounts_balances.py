@@ -9,7 +9,8 @@ from fractions import Fraction
 import numpy as np
 import pyarrow as pa
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pmcore.cash import cash_balances, from_units, projected_cash, to_units
 from pmcore.cash.amounts import INT64_MAX, units_column, units_to_arrow
@@ -102,13 +103,13 @@ def test_bad_input_named():
 
 def test_backends(backend):
     t = pa.table({"portfolio_id": ["P", "Q"], "currency": ["USD", "USD"], "status": ["settled"] * 2,
-                  "amount": pa.array([Decimal("1.5"), Decimal("2")], pa.decimal128(20, 4)),
+                  "amount": pa.array([Decimal("1.5"), Decimal(2)], pa.decimal128(20, 4)),
                   "value_date": [dt.date(2026, 11, 20)] * 2})
     frame = from_arrow(t, backend)
     assert frame_kind(cash_balances(frame)) == backend
     assert frame_kind(projected_cash(frame, ["2026-11-20"])) == backend
     got = from_arrow(t, "arrow") if backend == "arrow" else t
-    assert cash_balances(got).column("total").to_pylist() == [Decimal("1.5"), Decimal("2")]
+    assert cash_balances(got).column("total").to_pylist() == [Decimal("1.5"), Decimal(2)]
 
 
 def test_projected_by_value_date_hand_worked():
@@ -136,7 +137,7 @@ def test_sparse_key_space_gives_the_same_balances(monkeypatch):
     dense = b.cash_balances(t)
     monkeypatch.setattr(b, "_DENSE_LIMIT", 10)
     sparse = b.cash_balances(t)
-    key = lambda r: (r["portfolio_id"], r["strategy"], r["currency"])  # noqa: E731
+    key = lambda r: (r["portfolio_id"], r["strategy"], r["currency"])
     assert sorted(dense.to_pylist(), key=key) == sorted(sparse.to_pylist(), key=key)
 
 

@@ -8,11 +8,24 @@ from decimal import Decimal
 import numpy as np
 import pyarrow as pa
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from pmcore.cash import (BusinessCalendar, Ledger, Limits, apply_transfers, backtest_forecast,
-                         cash_drag, cash_utilization, daily_flows, forecast_cash_flows,
-                         liquidity_coverage, stress_test, sweep_plan, yield_on_cash)
+from pmcore.cash import (
+    BusinessCalendar,
+    Ledger,
+    Limits,
+    apply_transfers,
+    backtest_forecast,
+    cash_drag,
+    cash_utilization,
+    daily_flows,
+    forecast_cash_flows,
+    liquidity_coverage,
+    stress_test,
+    sweep_plan,
+    yield_on_cash,
+)
 from pmcore.errors import ValidationError
 from pmcore.frames import frame_kind, from_arrow
 

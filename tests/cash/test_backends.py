@@ -7,8 +7,17 @@ from decimal import Decimal
 
 import pyarrow as pa
 
-from pmcore.cash import (Ledger, backtest_forecast, cash_history, daily_flows, flows_in_base,
-                         forecast_cash_flows, hedge_suggestion, reconcile, sweep_plan)
+from pmcore.cash import (
+    Ledger,
+    backtest_forecast,
+    cash_history,
+    daily_flows,
+    flows_in_base,
+    forecast_cash_flows,
+    hedge_suggestion,
+    reconcile,
+    sweep_plan,
+)
 from pmcore.frames import frame_kind, from_arrow, to_arrow
 
 

@@ -9,11 +9,23 @@ from fractions import Fraction
 import numpy as np
 import pyarrow as pa
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from pmcore.cash import (Ledger, Limits, allocation_weights, apply_allocation, cash_history,
-                         currency_exposure, flows_in_base, fx_convert, hedge_suggestion,
-                         plan_allocation, reconcile, split_exact)
+from pmcore.cash import (
+    Ledger,
+    Limits,
+    allocation_weights,
+    apply_allocation,
+    cash_history,
+    currency_exposure,
+    flows_in_base,
+    fx_convert,
+    hedge_suggestion,
+    plan_allocation,
+    reconcile,
+    split_exact,
+)
 from pmcore.datasets import load_sample_book
 from pmcore.errors import ValidationError
 from pmcore.frames import frame_kind, from_arrow

@@ -8,7 +8,8 @@ from decimal import Decimal
 from fractions import Fraction
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pmcore.cash import ALLOWED_TRANSITIONS, BusinessCalendar, Ledger, Limits
 from pmcore.errors import ValidationError
@@ -379,7 +380,7 @@ def test_record_batch_all_or_nothing(backend):
     led.lock("P", "USD", "1")
     before = snapshot(led)
     bad = pa.table({"kind": ["deposit", "withdrawal", "withdrawal"], "portfolio_id": ["P"] * 3,
-                    "currency": ["USD"] * 3, "amount": [Decimal("100"), Decimal("50"), Decimal("20")],
+                    "currency": ["USD"] * 3, "amount": [Decimal(100), Decimal(50), Decimal(20)],
                     "status": ["settled", "pending", "pending"], "trade_date": ["2026-11-20"] * 3})
     with pytest.raises(ValidationError, match="row 2: W000004 refused: the daily withdrawal limit") as info:
         led.record_batch(from_arrow(bad, backend))

@@ -12,10 +12,18 @@ import pyarrow as pa
 from ..errors import ValidationError
 from ..frames import from_arrow, to_arrow
 from ._frames import check_kind
-from .amounts import DEFAULT_SCALE, check_scale, from_units, to_units, units_to_arrow
+from .amounts import DEFAULT_SCALE, from_units, to_units, units_to_arrow
 
-__all__ = ["METHODS", "allocation_weights", "split_exact", "Allocation", "plan_allocation",
-           "apply_allocation", "apply_transfers", "cash_history"]
+__all__ = [
+    "METHODS",
+    "Allocation",
+    "allocation_weights",
+    "apply_allocation",
+    "apply_transfers",
+    "cash_history",
+    "plan_allocation",
+    "split_exact",
+]
 
 METHODS = ("equal", "target", "inverse_volatility", "volatility_target", "performance")
 
@@ -235,7 +243,7 @@ class Allocation:
         ['strategy', 'weight', 'current', 'target', 'change']
         """
         scale = max([-d.as_tuple().exponent for d in self.current + self.target] + [8])
-        u = lambda xs: units_to_arrow(np.array([to_units(x, scale) for x in xs], np.int64), scale)  # noqa: E731
+        u = lambda xs: units_to_arrow(np.array([to_units(x, scale) for x in xs], np.int64), scale)
         return pa.table({"strategy": pa.array(list(self.strategies), pa.string()),
                          "weight": pa.array(self.weights, pa.float64()),
                          "current": u(self.current), "target": u(self.target), "change": u(self.change)})
@@ -275,8 +283,8 @@ class Allocation:
         return from_arrow(self.to_arrow(), "pandas")
 
     def __repr__(self) -> str:
-        lines = [f"Allocation({self.portfolio_id} {self.currency}, method={self.method!r}, "
-                 f"{len(self.transfers)} transfers)"]
+        lines = [(f"Allocation({self.portfolio_id} {self.currency}, method={self.method!r}, "
+                  f"{len(self.transfers)} transfers)")]
         for s, w, c, t in zip(self.strategies, self.weights, self.current, self.target):
             lines.append(f"  {s:<16} {w:7.2%}  {format(c, ',.2f'):>16} -> {format(t, ',.2f'):>16}")
         return "\n".join(lines)
@@ -367,7 +375,7 @@ def plan_allocation(ledger: Any, portfolio_id: Any, currency: str, strategies: A
         final[i] += add
         extra -= add
     moves = _transfers([max(c, 0) for c in current], final, names)
-    d = lambda x: from_units(x, scale)  # noqa: E731
+    d = lambda x: from_units(x, scale)
     return Allocation(portfolio_id, str(currency), method, tuple(names), weights,
                       tuple(d(c) for c in current), tuple(d(t) for t in final),
                       tuple(d(t - max(c, 0)) for c, t in zip(current, final)),

@@ -8,18 +8,33 @@ leave the range raises instead of wrapping.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation, ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN
+from decimal import (
+    ROUND_CEILING,
+    ROUND_FLOOR,
+    ROUND_HALF_EVEN,
+    Decimal,
+    InvalidOperation,
+)
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ..errors import ValidationError
 
-__all__ = ["DEFAULT_SCALE", "MIN_SCALE", "MAX_SCALE", "to_units", "from_units", "units_column",
-           "units_to_arrow", "check_scale", "INT64_MAX", "round_units"]
+__all__ = [
+    "DEFAULT_SCALE",
+    "INT64_MAX",
+    "MAX_SCALE",
+    "MIN_SCALE",
+    "check_scale",
+    "from_units",
+    "round_units",
+    "to_units",
+    "units_column",
+    "units_to_arrow",
+]
 
 DEFAULT_SCALE = 8
 MIN_SCALE = 8

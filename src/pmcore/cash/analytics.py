@@ -13,7 +13,7 @@ from ..errors import ValidationError
 from ..frames import frame_kind, from_arrow, require_columns, to_arrow
 from .amounts import DEFAULT_SCALE, check_scale, units_column, units_to_arrow
 
-__all__ = ["cash_utilization", "CashDrag", "cash_drag", "yield_on_cash", "sweep_plan"]
+__all__ = ["CashDrag", "cash_drag", "cash_utilization", "sweep_plan", "yield_on_cash"]
 
 
 def _vector(x: Any, name: str) -> np.ndarray:

@@ -7,12 +7,19 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from ..frames import frame_kind, from_arrow, to_arrow
-from ..kernels.cash import balance_table, projected_balances as _projected_kernel
 from ..errors import ValidationError
-from ..frames import require_columns
+from ..frames import frame_kind, from_arrow, require_columns, to_arrow
 from ..kernels.cash import keyed_balances
-from ._frames import _DENSE_LIMIT, amount_words, key_codes, key_column, overflow_error, status_codes, status_lookup
+from ..kernels.cash import projected_balances as _projected_kernel
+from ._frames import (
+    _DENSE_LIMIT,
+    amount_words,
+    key_codes,
+    key_column,
+    overflow_error,
+    status_codes,
+    status_lookup,
+)
 from .amounts import DEFAULT_SCALE, check_scale, units_column, units_to_arrow
 from .calendar import to_day
 

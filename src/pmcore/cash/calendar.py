@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import ValidationError
 
-__all__ = ["BusinessCalendar", "to_day", "day_to_date"]
+__all__ = ["BusinessCalendar", "day_to_date", "to_day"]
 
 _EPOCH = dt.date(1970, 1, 1)
 _DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")

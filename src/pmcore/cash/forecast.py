@@ -15,8 +15,13 @@ from ._frames import key_codes, overflow_error, status_codes
 from .amounts import DEFAULT_SCALE, check_scale, units_column, units_to_arrow
 from .calendar import BusinessCalendar
 
-__all__ = ["daily_flows", "FORECAST_METHODS", "forecast_cash_flows", "ForecastBacktest",
-           "backtest_forecast"]
+__all__ = [
+    "FORECAST_METHODS",
+    "ForecastBacktest",
+    "backtest_forecast",
+    "daily_flows",
+    "forecast_cash_flows",
+]
 
 FORECAST_METHODS = ("average", "weekday", "month")
 
@@ -310,16 +315,15 @@ def backtest_forecast(history: Any, /, *, method: str = "average", min_history: 
     days, flows = _series(history, cal, column)
     season = _season(days, method)
     sums, counts = np.zeros(12), np.zeros(12)
-    total, n = 0.0, 0
+    total = 0.0
     fc = np.full(len(days), np.nan)
-    for t in range(len(days)):
-        if t >= min_history and n > 0:
+    for t in range(len(days)):  # t days seen so far
+        if t >= min_history and t > 0:
             s = season[t]
-            fc[t] = sums[s] / counts[s] if counts[s] > 0 else total / n
+            fc[t] = sums[s] / counts[s] if counts[s] > 0 else total / t
         sums[season[t]] += flows[t]
         counts[season[t]] += 1
         total += flows[t]
-        n += 1
     keep = ~np.isnan(fc)
     err = fc[keep] - flows[keep]
     out = pa.table({"date": pa.array(days[keep].astype("datetime64[D]"), pa.date32()),

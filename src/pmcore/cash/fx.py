@@ -12,9 +12,17 @@ import pyarrow as pa
 
 from ..errors import ValidationError
 from ..frames import frame_kind, from_arrow, id_column, require_columns, to_arrow
-from .amounts import DEFAULT_SCALE, check_scale, from_units, round_units, to_units, units_column, units_to_arrow
+from .amounts import (
+    DEFAULT_SCALE,
+    check_scale,
+    from_units,
+    round_units,
+    to_units,
+    units_column,
+    units_to_arrow,
+)
 
-__all__ = ["FxConversion", "fx_convert", "currency_exposure", "hedge_suggestion", "flows_in_base"]
+__all__ = ["FxConversion", "currency_exposure", "flows_in_base", "fx_convert", "hedge_suggestion"]
 
 
 def _fraction(value: Any, name: str, *, positive: bool = False, below_one: bool = False) -> Fraction:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pyarrow as pa
@@ -25,11 +25,28 @@ import pyarrow as pa
 from ..errors import ValidationError
 from ..frames import from_arrow
 from ..kernels.cash import balance_table, status_as_of
-from ._frames import CANCELLED, FAILED, PENDING, SETTLED, STATUSES, check_kind, key_codes, overflow_error
-from .amounts import DEFAULT_SCALE, INT64_MAX, check_scale, from_units, round_units, to_units, units_to_arrow
+from ._frames import (
+    CANCELLED,
+    FAILED,
+    PENDING,
+    SETTLED,
+    STATUSES,
+    check_kind,
+    key_codes,
+    overflow_error,
+)
+from .amounts import (
+    DEFAULT_SCALE,
+    INT64_MAX,
+    check_scale,
+    from_units,
+    round_units,
+    to_units,
+    units_to_arrow,
+)
 from .calendar import BusinessCalendar, day_to_date, to_day
 
-__all__ = ["Ledger", "Limits", "TRANSACTION_KINDS", "ALLOWED_TRANSITIONS"]
+__all__ = ["ALLOWED_TRANSITIONS", "TRANSACTION_KINDS", "Ledger", "Limits"]
 
 TRANSACTION_KINDS = ("deposit", "withdrawal", "trade_settlement", "fee", "funding", "dividend",
                      "interest", "fx_conversion", "transfer")
@@ -95,7 +112,7 @@ def _to_ns(value: Any, argument: str) -> int:
         return int(value)
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.timezone.utc)
+            value = value.replace(tzinfo=dt.UTC)
         return int(value.timestamp()) * 10**9 + value.microsecond * 1000
     if isinstance(value, dt.date):
         return to_day(value) * 86_400 * 10**9
@@ -331,7 +348,7 @@ class Ledger:
         if not reserve:
             avail += res
         if u > avail:
-            f = lambda x: format(from_units(x, self.scale), "f")  # noqa: E731
+            f = lambda x: format(from_units(x, self.scale), "f")
             raise ValidationError(
                 f"{txn} refused: {what}exceeds available cash {f(avail)} {key[2]} (settled {f(b[0])}, "
                 f"pending out {f(b[2])}, locked {f(locked)}"
@@ -403,7 +420,7 @@ class Ledger:
             u = self._amount(amount, kind, txn, positive=sign is not None)
             if sign is not None:
                 u *= sign
-            currency, portfolio_id, strategy = str(currency), portfolio_id, str(strategy)
+            currency, strategy = str(currency), str(strategy)
             if kind in ("deposit", "withdrawal"):
                 self._check_max(u, currency, kind, txn, amount)
             td, vd = self._days(trade_date, value_date, settlement_days)
@@ -413,7 +430,7 @@ class Ledger:
                 dkey = (portfolio_id, currency, td)
                 used = self._daily.get(dkey, 0)
                 if cap is not None and used - u > cap:
-                    f = lambda x: format(from_units(x, self.scale), "f")  # noqa: E731
+                    f = lambda x: format(from_units(x, self.scale), "f")
                     raise ValidationError(
                         f"{txn} refused: the daily withdrawal limit of {f(cap)} {currency} would be "
                         f"exceeded ({f(used)} already withdrawn on {day_to_date(td)})",
@@ -865,7 +882,7 @@ class Ledger:
                     "reserved": res, "available": avail, "total": b[0] + b[1] - b[2]}
         return {k: from_units(v, self.scale) for k, v in vals.items()}
 
-    _LEG_COLUMNS = {
+    _LEG_COLUMNS: ClassVar[dict] = {
         "txn_id": lambda v: pa.array(v, pa.string()),
         "leg": lambda v: pa.array(v, pa.int8()),
         "kind": lambda v: pa.array(v, pa.string()),
@@ -880,7 +897,7 @@ class Ledger:
         "actor": lambda v: pa.array(v, pa.string()),
         "memo": lambda v: pa.array(v, pa.string()),
     }
-    _LEG_NAMES = {"trade_day": "trade_date", "value_day": "value_date", "recorded_ns": "recorded_at"}
+    _LEG_NAMES: ClassVar[dict] = {"trade_day": "trade_date", "value_day": "value_date", "recorded_ns": "recorded_at"}
 
     def _legs_table(self, as_of_ns: int | None = None,
                     columns: tuple | None = None) -> tuple[pa.Table, np.ndarray]:
@@ -1069,7 +1086,7 @@ class Ledger:
         })
         return from_arrow(table, kind)
 
-    def replay(self) -> "Ledger":
+    def replay(self) -> Ledger:
         """A new ledger rebuilt from this one's legs and audit trail (no limit checks).
 
         Notes
@@ -1102,7 +1119,7 @@ class Ledger:
         new._apply_history(txns, events)
         return new
 
-    def _empty_like(self) -> "Ledger":
+    def _empty_like(self) -> Ledger:
         return Ledger(base_currency=self.base_currency, scale=self.scale, calendar=self.calendar,
                       settlement_days=self.settlement_days, limits=self.limits,
                       margin_check=self.margin_check, clock=self._clock)
@@ -1126,7 +1143,7 @@ class Ledger:
                     self.set_status(tx, STATUSES[to_status], actor=actor, reason=reason, at=t)
 
     @classmethod
-    def from_history(cls, transactions: Any, audit: Any, /, **config: Any) -> "Ledger":
+    def from_history(cls, transactions: Any, audit: Any, /, **config: Any) -> Ledger:
         """Rebuild a ledger from its exported ``transactions()`` and ``audit()`` frames.
 
         Parameters
@@ -1220,8 +1237,7 @@ def _row_error(exc: ValidationError, row: int, amount: Any) -> ValidationError:
         message = message[len(exc.argument) + 2:]
     if exc.column is not None:
         for lead in (f"column {exc.column!r}: ", f"column {exc.column!r}, "):
-            if message.startswith(lead):
-                message = message[len(lead):]
+            message = message.removeprefix(lead)
     for cut in ("; got ", "; expected ", ". Hint: "):
         message = message.split(cut)[0]
     value = amount if exc.column == "amount" else exc.value

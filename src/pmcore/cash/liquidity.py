@@ -13,7 +13,7 @@ from ..frames import float_column, frame_kind, from_arrow, id_column, to_arrow
 from ..kernels.cash import first_short_day
 from .calendar import BusinessCalendar, to_day
 
-__all__ = ["liquidity_coverage", "LiquidityStress", "stress_test"]
+__all__ = ["LiquidityStress", "liquidity_coverage", "stress_test"]
 
 
 def liquidity_coverage(liquid_assets: Any, outflows: Any, /) -> Any:

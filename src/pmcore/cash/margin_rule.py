@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import ROUND_FLOOR, Decimal
 from fractions import Fraction
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import ValidationError
 from .amounts import DEFAULT_SCALE, check_scale

@@ -13,9 +13,15 @@ from ..errors import ValidationError
 from ..frames import first_duplicate, frame_kind, from_arrow, require_columns, to_arrow
 from ..kernels.cash import match_strings
 from ._frames import key_codes
-from .amounts import DEFAULT_SCALE, check_scale, from_units, units_column, units_to_arrow
+from .amounts import (
+    DEFAULT_SCALE,
+    check_scale,
+    from_units,
+    units_column,
+    units_to_arrow,
+)
 
-__all__ = ["Reconciliation", "reconcile", "RECON_STATUSES"]
+__all__ = ["RECON_STATUSES", "Reconciliation", "reconcile"]
 
 RECON_STATUSES = ("matched", "amount_mismatch", "date_mismatch", "missing_in_statement",
                   "missing_in_ledger")
@@ -269,7 +275,7 @@ def reconcile(ledger: Any, statement: Any, /, *, on: Any = ("txn_id",), amount: 
                 raise ValidationError("has a missing key", argument=arg, column=name,
                                       expected="a non-null key")
         keys[name] = (a, b)
-    n_l, n_s = lt.num_rows, st.num_rows
+    n_l = lt.num_rows
     s_match = _match(keys, on, n_l)
     l_match = np.full(n_l, -1, np.int64)
     hit = s_match >= 0

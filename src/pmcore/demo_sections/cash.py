@@ -23,7 +23,14 @@ def section() -> str:
     >>> "refused" in text and "Allocation" in text
     True
     """
-    from ..cash import BusinessCalendar, Ledger, Limits, apply_allocation, currency_exposure, plan_allocation
+    from ..cash import (
+        BusinessCalendar,
+        Ledger,
+        Limits,
+        apply_allocation,
+        currency_exposure,
+        plan_allocation,
+    )
     from ..datasets import load_sample_book
     from ..errors import ValidationError
 
@@ -65,6 +72,6 @@ def section() -> str:
                            targets=[0.6, 0.25, 0.15])
     apply_allocation(led, plan, trade_date="2026-11-27", actor="pm")
     lines += ["", repr(plan), "",
-              f"audit trail: {led.audit().num_rows} events; replay matches: "
-              f"{led.replay().balances() == led.balances()}"]
+              (f"audit trail: {led.audit().num_rows} events; replay matches: "
+               f"{led.replay().balances() == led.balances()}")]
     return "\n".join(lines)

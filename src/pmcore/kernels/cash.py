@@ -11,8 +11,15 @@ import numpy as np
 
 from ._jit import jit
 
-__all__ = ["balance_table", "group_sum", "projected_balances", "status_as_of", "first_short_day",
-           "keyed_balances", "match_strings"]
+__all__ = [
+    "balance_table",
+    "first_short_day",
+    "group_sum",
+    "keyed_balances",
+    "match_strings",
+    "projected_balances",
+    "status_as_of",
+]
 
 
 @jit
@@ -261,8 +268,7 @@ def match_strings(l_off, l_data, s_off, s_data, match, err):
     biggest = 0
     for p in range(n_parts):
         c = (ls[p + 1] - ls[p]) + (ss[p + 1] - ss[p])
-        if c > biggest:
-            biggest = c
+        biggest = max(biggest, c)
     size = 1
     while size < 2 * biggest + 2:
         size *= 2
