@@ -183,6 +183,7 @@ def test_as_of_and_daily_snapshots(tmp_path):
         assert out.stat().st_size > 0
     assert pq.read_table(tmp_path / "h.parquet").num_rows == hist.num_rows
     assert s.history(positions=True).num_rows > 0
+    assert {"equity", "cash", "realized_pnl", "net_flows"} <= set(hist.column_names)
     s.close()
 
 

@@ -271,6 +271,8 @@ def test_cash_flows(state):
     impact = dict(zip(r.portfolios.column("portfolio_id").to_pylist(), r.portfolios.column("cash_impact").to_pylist()))
     assert impact["P0"] == pytest.approx(100.0 - 10.0 * 1.25 - 50.0)
     assert impact["P2"] == pytest.approx(-1.0)
+    flows_by = {r["portfolio_id"]: r["net_flows"] for r in state.value().to_pylist()}
+    assert flows_by == {"P0": pytest.approx(100.0 - 12.5), "P1": 0.0, "P2": 0.0, "P3": 0.0}  # external flows only
     with pytest.raises(ValidationError, match="duplicate"):
         state.apply_cash_flows(flows.slice(0, 1))
     with pytest.raises(ValidationError, match="withdrawal larger than available cash"):

@@ -31,6 +31,7 @@ class Core:
         self.multiplier = np.ascontiguousarray(multiplier, np.float64)
         self.is_margin = np.ascontiguousarray(is_margin, np.bool_)
         self.cash = np.zeros((n_portfolios, n_currencies, 2))
+        self.flows = np.zeros(n_portfolios)  # cumulative deposits - withdrawals, base currency at the flow's fx
         self.prices = np.full(n_instruments, np.nan)
         self.fx = np.full(n_currencies, np.nan)
         self.fx[0] = 1.0
@@ -112,7 +113,7 @@ class Core:
     def nbytes(self) -> int:
         """Bytes held by the arrays (capacity included)."""
         arrays = (self.s_int, self.s_num, self.s_status, self.s_opened, self.keys, self.vals, self.ids,
-                  self.head, self.cash, self.prices, self.fx, self.inst_ccy, self.multiplier, self.is_margin)
+                  self.head, self.cash, self.flows, self.prices, self.fx, self.inst_ccy, self.multiplier, self.is_margin)
         return int(sum(a.nbytes for a in arrays))
 
     # ------------------------------------------------------------------ updates
@@ -160,12 +161,16 @@ class Core:
             self._undo_buf = buf
         return buf
 
-    def apply_cash(self, port, ccy, amount, check_cash, status, *, atomic: bool) -> int:
+    def apply_cash(self, port, ccy, amount, check_cash, status, ftype, *, atomic: bool) -> int:
+        """Apply signed cash amounts; deposits and withdrawals (``ftype`` 0, 1) also count as external flows."""
         undo = np.empty(len(port))
         bad = ks.apply_cash(port, ccy, amount, check_cash, status, atomic, self.cash, undo)
         if bad >= 0 and atomic:
             ks.undo_cash(bad, port, ccy, status, self.cash, undo)
             return int(bad)
+        external = (status == ks.OK) & (ftype <= 1) & (ftype >= 0)
+        if external.any():
+            np.add.at(self.flows, port[external], amount[external] * self.fx[ccy[external]])
         self.version += 1
         return -1
 
@@ -229,7 +234,7 @@ class Core:
     def copy(self) -> Core:
         new = Core.__new__(Core)
         new.__dict__.update(self.__dict__)
-        for name in ("inst_ccy", "multiplier", "is_margin", "cash", "prices", "fx", "head", "meta",
+        for name in ("inst_ccy", "multiplier", "is_margin", "cash", "flows", "prices", "fx", "head", "meta",
                      "s_int", "s_num", "s_status", "s_opened", "keys", "vals", "ids"):
             setattr(new, name, getattr(self, name).copy())
         new.str_ids = set(self.str_ids)
@@ -306,7 +311,8 @@ class Core:
         for name in a:
             if not np.array_equal(a[name][oa], b[name][ob], equal_nan=a[name].dtype.kind == "f"):
                 return False
-        return (np.array_equal(self.cash, other.cash) and np.array_equal(self.prices, other.prices, equal_nan=True)
+        return (np.array_equal(self.cash, other.cash) and np.array_equal(self.flows, other.flows)
+                and np.array_equal(self.prices, other.prices, equal_nan=True)
                 and np.array_equal(self.fx, other.fx, equal_nan=True)
                 and np.array_equal(np.sort(self.int_ids()), np.sort(other.int_ids()))
                 and self.str_ids == other.str_ids)

@@ -806,7 +806,8 @@ class PortfolioState(QueryMixin, HistoryMixin, BatchReportMixin):
             self._maybe_daily(int(ts.max()) if n else 0)
             want = report or bool(self._subs)
             before = self._snapshot_values(port[status == ks.OK]) if want else None
-            bad = core.apply_cash(port, ccy.astype(np.int32, copy=False), signed, ftype == 1, status, atomic=atomic)
+            bad = core.apply_cash(port, ccy.astype(np.int32, copy=False), signed, ftype == 1, status, ftype,
+                                  atomic=atomic)
             if bad >= 0:
                 self._raise_first(status, raw_ids, "cash_flows")
             ok = status == ks.OK

@@ -10,7 +10,7 @@ import pyarrow as pa
 
 from ..errors import PmcoreError, ValidationError
 from ..frames import from_arrow, to_arrow
-from ..valuation import positions, value
+from ..valuation import positions
 from . import inputs as vi
 from . import replay as rp
 from . import snapshots as sn
@@ -37,9 +37,9 @@ class HistoryMixin:
     def _snapshot_locked(self, date) -> None:
         self._journal.sync()
         self._checkpoint_locked()
+        vals = to_arrow(self.value(), "value")  # with realized PnL and net flows: the metrics inputs
         book, slots = self._core.book(self._u, kind="arrow")
         prices = self._safe_prices(book, self._core.prices)
-        vals = value(book, prices, self._core.fx)
         pos = positions(book, prices, self._core.fx).drop_columns(["source_row"])
         d = pa.array([date] * vals.num_rows, pa.date32())
         vals = vals.add_column(0, "date", d)

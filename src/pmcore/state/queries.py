@@ -41,7 +41,8 @@ class QueryMixin:
                     aff.append(self._pidx[x])
                 aff = np.sort(np.asarray(aff, np.int64))
             book, slots = core.book(self._u, aff, skip_closed=not include_closed)
-            extra = (core.s_status[slots].copy(), core.s_num[slots, 2].copy(), core.s_opened[slots].copy())
+            flows = core.flows[aff] if aff is not None else core.flows.copy()
+            extra = (core.s_status[slots].copy(), core.s_num[slots, 2].copy(), core.s_opened[slots].copy(), flows)
             return book, core.prices.copy(), core.fx.copy(), extra
 
     def value(self, *, portfolios: Iterable | None = None):
@@ -50,8 +51,11 @@ class QueryMixin:
         Returns
         -------
         frame
-            The kind of the book's frames: the columns of :func:`pmcore.value`
-            and ``realized_pnl`` (base currency at the current fx).
+            The kind of the book's frames: the columns of :func:`pmcore.value`,
+            ``realized_pnl`` (base currency at the current fx) and
+            ``net_flows``: deposits minus withdrawals since the state was
+            created (base currency at the fx of each flow), the external
+            flows that time-weighted returns take out.
 
         Examples
         --------
@@ -63,11 +67,12 @@ class QueryMixin:
         >>> PortfolioState(book, {"instrument_id": ["X"], "price": [11.0]}).value().column("equity").to_pylist()
         [22.0]
         """
-        book, prices, fx, (status, realized, _) = self._read(portfolios, include_closed=True)
+        book, prices, fx, (status, realized, _, flows) = self._read(portfolios, include_closed=True)
         table = value(book, self._safe_prices(book, prices), fx)
         real = np.bincount(np.repeat(np.arange(book.n_portfolios), np.diff(book.offsets)),
                            weights=realized * fx[book.instrument_currency[book.instrument]], minlength=book.n_portfolios)
         table = table.append_column("realized_pnl", pa.array(real, pa.float64()))
+        table = table.append_column("net_flows", pa.array(flows, pa.float64()))
         return from_arrow(table, self._u.kind)
 
     @staticmethod
@@ -99,7 +104,7 @@ class QueryMixin:
         >>> s.positions().select(["instrument_id", "quantity", "unrealized_pnl", "status"]).to_pylist()
         [{'instrument_id': 'X', 'quantity': 2.0, 'unrealized_pnl': 2.0, 'status': 'ACTIVE'}]
         """
-        book, prices, fx, (status, realized, opened) = self._read(portfolios, include_closed=include_closed)
+        book, prices, fx, (status, realized, opened, _) = self._read(portfolios, include_closed=include_closed)
         table = positions(book, self._safe_prices(book, prices), fx)
         table = table.drop_columns(["source_row"])
         table = table.append_column("status", pa.array(np.asarray(ks.STATUS_NAMES, object)[status].tolist(),

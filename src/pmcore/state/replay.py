@@ -97,7 +97,7 @@ def apply_record(core: Core, kind: str, batch: pa.RecordBatch, *, until: int | N
     elif kind == "cash_flows":
         n = batch.num_rows
         core.apply_cash(_np(batch, "portfolio"), _np(batch, "currency"), _np(batch, "amount"),
-                        np.zeros(n, bool), np.zeros(n, np.int8), atomic=False)
+                        np.zeros(n, bool), np.zeros(n, np.int8), _np(batch, "flow_type"), atomic=False)
         add_ids(core, batch.column("flow_id"))
     elif kind == "prices":
         core.prices[_np(batch, "index")] = _np(batch, "value")

@@ -4,7 +4,7 @@ Layout of the directory given to :meth:`PortfolioState.open`::
 
     meta.json                       format version, base currency, frame kind
     universe/{portfolios,instruments,currencies}.arrow
-    checkpoints/<sequence>/         slots, cash, market, ids (.arrow) and info.json
+    checkpoints/<sequence>/         slots, cash, flows, market, fx, ids (.arrow) and info.json
     journal/journal-NNNNNNNN.pmj    the journal (see pmcore.state.journal)
     history/values-YYYY-MM-DD.parquet, positions-YYYY-MM-DD.parquet
 
@@ -115,6 +115,7 @@ def write_checkpoint(root: Path, core: Core, *, sequence: int, position: tuple[i
     _write_arrow(tmp / "slots.arrow", pa.table(core.slot_table()))
     _write_arrow(tmp / "cash.arrow", pa.table({
         "balance": core.cash[:, :, 0].reshape(-1), "locked": core.cash[:, :, 1].reshape(-1)}))
+    _write_arrow(tmp / "flows.arrow", pa.table({"net_flows": core.flows}))
     _write_arrow(tmp / "market.arrow", pa.table({"price": core.prices}))
     _write_arrow(tmp / "fx.arrow", pa.table({"rate": core.fx}))
     _write_arrow(tmp / "ids.arrow", pa.table({"fill_id": core.int_ids()}))
@@ -148,6 +149,7 @@ def read_checkpoint(info: dict, core: Core) -> None:
     cash = _read_arrow(d / "cash.arrow")
     core.cash[:, :, 0] = cash.column("balance").to_numpy().reshape(core.n_p, core.n_c)
     core.cash[:, :, 1] = cash.column("locked").to_numpy().reshape(core.n_p, core.n_c)
+    core.flows[:] = _read_arrow(d / "flows.arrow").column("net_flows").to_numpy()
     core.prices[:] = _read_arrow(d / "market.arrow").column("price").to_numpy()
     core.fx[:] = _read_arrow(d / "fx.arrow").column("rate").to_numpy()
     ids = _read_arrow(d / "ids.arrow").column("fill_id").to_numpy()
