@@ -630,6 +630,16 @@ class PortfolioState(QueryMixin, HistoryMixin, BatchReportMixin):
         -------
         BatchImpact
 
+        Notes
+        -----
+        The result is that of applying the rows one by one in input order
+        (bit for bit). Inside, rows are applied grouped by portfolio, which
+        keeps a portfolio's positions in cache; so when several rows of an
+        atomic batch would fail, the error names the first one met in that
+        order (the earliest of its portfolio). A fill id that repeats within a
+        batch is a duplicate at its second occurrence, whatever became of the
+        first.
+
         Examples
         --------
         >>> import pyarrow as pa, pmcore as pm
