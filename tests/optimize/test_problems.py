@@ -282,3 +282,24 @@ def test_qp_kkt_conditions(seed, n):
     free = sol.state == 0
     assert np.all(np.abs(grad[free]) <= 1e-9)
     assert np.all(grad[sol.state < 0] >= -1e-9) and np.all(grad[sol.state > 0] <= 1e-9)
+
+
+def test_thread_and_process_pools_give_identical_answers(sp500):
+    from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
+    _, mu, cov = sp500
+    S, m = cov.to_numpy(), mu.to_numpy()
+    ref = max_sharpe(m, S, upper=0.2).x
+    with ThreadPoolExecutor(4) as pool:
+        outs = list(pool.map(lambda _: max_sharpe(m, S, upper=0.2).x, range(8)))
+    for x in outs:
+        np.testing.assert_array_equal(x, ref)
+    import multiprocessing as mp
+
+    with ProcessPoolExecutor(2, mp_context=mp.get_context("spawn")) as pool:
+        got = pool.submit(_max_sharpe_weights, m, S).result()
+    np.testing.assert_allclose(got, ref, atol=1e-14)
+
+
+def _max_sharpe_weights(m, S):
+    return max_sharpe(m, S, upper=0.2).x
