@@ -286,7 +286,7 @@ def _fraction_balances(led):
     return out
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(ops)
 def test_any_sequence_balances_exactly(sequence):
     led = Ledger(clock=Clock(), limits=Limits(reserve_ratio=0.1, max_daily_withdrawal=5000))
