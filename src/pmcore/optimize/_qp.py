@@ -20,7 +20,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.linalg as sla
 
 __all__ = ["QPSolution", "solve_qp"]
 
@@ -37,6 +36,8 @@ class QPSolution:
 
 
 def _solve_eq(P, q, A, b, G, h, lo, hi, state, active):
+    import scipy.linalg as sla  # loaded on first solve, not on import
+
     free = state == 0
     xb = np.where(state < 0, lo, np.where(state > 0, hi, 0.0))
     xb[free] = 0.0

@@ -19,7 +19,6 @@ import time
 from typing import Any
 
 import numpy as np
-from scipy.optimize import linprog
 
 from ..errors import ValidationError
 from .constraints import Spec
@@ -58,6 +57,8 @@ def _lp_feasible(spec: Spec, families: set, extra: list) -> bool:
 
 def _lp(spec: Spec, families: set, extra: list, cost):
     """HiGHS LP over the linear(izable) constraints in ``families``; ``cost`` on w (None: feasibility)."""
+    from scipy.optimize import linprog
+
     n = spec.n
     use_t = spec.max_turnover is not None and "max_turnover" in families
     use_s = spec.max_leverage is not None and "max_leverage" in families

@@ -15,7 +15,6 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
-from scipy.optimize import brentq
 
 from ..errors import ValidationError
 from . import _solve as S
@@ -507,6 +506,8 @@ def efficient_risk(mu: Any, cov: Any, /, *, target_volatility: float, risk_free:
                      "neg_return", fun_of, state["warm"])
         state["warm"] = w
         return res.volatility - target
+
+    from scipy.optimize import brentq
 
     r_star = brentq(gap, lo_res.expected_return, r_top, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=200)
     res, _ = run("target_return", Sigma, mu_arr, spec, r_star, risk_free, solver, fallback_solver,

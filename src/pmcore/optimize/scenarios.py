@@ -7,8 +7,6 @@ import time
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.optimize import linprog
 
 from ..errors import ValidationError
 from . import _solve as S
@@ -102,6 +100,9 @@ def min_cvar(returns: Any, /, *, beta: float = 0.95, target_return: float | None
     >>> res.x.round(2).tolist(), round(res.fun, 4)
     ([0.16, 0.84], 0.0153)
     """
+    import scipy.sparse as sp
+    from scipy.optimize import linprog
+
     t0 = time.perf_counter()
     x, assets, _ = as_matrix(returns, "returns")
     b = _beta(beta)
