@@ -7,8 +7,9 @@ Equity returns 5.25 %; International Bonds outperform US Bonds by 25 bp; US
 Growth outperforms US Value by 2 %, market-cap weighted 0.9/0.1). Expected:
 Table 2 implied equilibrium excess returns and Table 6 new combined return
 vector, both published in percent to two decimals; Omega's diagonal (0.000709,
-0.000141, 0.000866). The inputs as transcribed in the public script
-github.com/*/Mostrar (R, "should be equal to Table 6").
+0.000141, 0.000866). The inputs are as transcribed in a public R script
+reproducing the paper (found by code search; it notes "should be equal to
+Table 6"); the expected tables are the paper's published values.
 """
 
 from __future__ import annotations
