@@ -399,3 +399,33 @@ def test_fast_construction_equals_the_dataclass():
     assert a == b and repr(a) == repr(b) and hash(a) == hash(b)
     with pytest.raises(AttributeError):
         a.group = "x"
+
+
+def _apply_in_worker(seed):
+    from tests.state.conftest import make_book as mk
+    from tests.state.conftest import random_fills as rf
+
+    book, prices, fx, _ = mk(seed=seed)
+    s = PortfolioState(book, prices, fx)
+    s.apply_fills(rf(book, 40, seed=seed), atomic=False)
+    return s.value().column("equity").to_pylist()
+
+
+def test_process_pool_gives_the_same_results():
+    """States are plain objects without global state: workers in other processes agree with this one."""
+    import multiprocessing as mp
+    import os
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    ctx = mp.get_context("spawn")
+    old = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join([root] + ([old] if old else []))
+    try:
+        with cf.ProcessPoolExecutor(2, mp_context=ctx) as pool:
+            got = list(pool.map(_apply_in_worker, [1, 2]))
+    finally:
+        if old is None:
+            os.environ.pop("PYTHONPATH")
+        else:
+            os.environ["PYTHONPATH"] = old
+    assert got == [_apply_in_worker(1), _apply_in_worker(2)]
