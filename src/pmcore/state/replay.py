@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from ..kernels import state as ks
 from .core import Core
 
 __all__ = ["fills_batch", "cash_batch", "market_batch", "status_batch", "apply_record", "record_max_ts"]
@@ -109,5 +108,3 @@ def apply_record(core: Core, kind: str, batch: pa.RecordBatch, *, until: int | N
         for p, i, s in zip(_np(batch, "portfolio"), _np(batch, "instrument"), _np(batch, "status")):
             core.set_status(int(p), int(i), int(s))
 
-
-STATUS_CODES = {name: k for k, name in enumerate(ks.STATUS_NAMES)}
