@@ -88,9 +88,12 @@ def _valuation_section() -> str:
 
 # (title, module under pmcore.demo_sections with a ``section() -> str``), in demo order
 SECTIONS = [
+    ("Portfolio state engine: fills, cash flows, journal, recovery", "state"),
     ("Margin, sizing and allocation limits", "margin"),
     ("Performance metrics", "metrics"),
     ("Performance attribution", "attribution"),
+    ("Portfolio optimization", "optimize"),
+    ("Cash management", "cash"),
 ]
 
 
