@@ -1,0 +1,143 @@
+"""Shared pieces of the tax, liquidity, netting and optimal-rebalancing results.
+
+Frame conversions and repr for frozen results, date columns as day numbers,
+and (account, instrument) keys encoded across several frames.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..errors import ValidationError
+from ..frames import encode, from_arrow, id_column, require_columns, to_arrow
+
+__all__ = ["TablesMixin", "day_column", "days_to_dates", "pair_codes", "pair_name", "as_kind"]
+
+
+class TablesMixin:
+    """``to_arrow``/``to_polars``/``to_pandas`` and a short repr.
+
+    Subclasses list their frame-valued fields in ``_parts`` (the first is the
+    default part) and keep ``kind``, the kind of frame the caller passed.
+    """
+
+    _parts: tuple[str, ...] = ()
+
+    def _table(self, part: str | None) -> pa.Table:
+        name = self._parts[0] if part is None else part
+        if name not in self._parts:
+            raise ValidationError("is not a part of this result", argument="part", value=part,
+                                  expected=f"one of {list(self._parts)}")
+        return to_arrow(getattr(self, name), name)
+
+    def to_arrow(self, part: str | None = None) -> pa.Table:
+        """Return one part (the first by default) as a ``pyarrow.Table``."""
+        return self._table(part)
+
+    def to_polars(self, part: str | None = None):
+        """Return one part (the first by default) as a ``polars.DataFrame``."""
+        return from_arrow(self._table(part), "polars")
+
+    def to_pandas(self, part: str | None = None):
+        """Return one part (the first by default) as a ``pandas.DataFrame``."""
+        return from_arrow(self._table(part), "pandas")
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__}("]
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in self._parts:
+                t = self._table(f.name)
+                text = f"<{t.num_rows} rows: {', '.join(t.column_names)}>"
+            elif isinstance(value, float):
+                text = f"{value:.6g}"
+            elif isinstance(value, np.ndarray):
+                text = np.array2string(value, precision=4, threshold=8)
+            else:
+                text = repr(value)
+            lines.append(f"    {f.name}={text},")
+        lines.append(")")
+        return "\n".join(lines)
+
+
+def as_kind(table: pa.Table, kind: str):
+    """``table`` as a frame of the caller's ``kind`` (arrow for anything else)."""
+    return from_arrow(table, kind if kind in ("arrow", "polars", "pandas") else "arrow")
+
+
+def day_column(table: pa.Table, arg: str, name: str) -> np.ndarray:
+    """Column ``name`` (date, timestamp or ISO date string) as int64 days since 1970-01-01."""
+    require_columns(table, arg, [name])
+    col = table.column(name)
+    t = col.type
+    try:
+        if pa.types.is_timestamp(t) or pa.types.is_date64(t) or pa.types.is_string(t) \
+                or pa.types.is_large_string(t) or pa.types.is_string_view(t):
+            col = pc.cast(col, pa.date32())
+        elif not pa.types.is_date32(t):
+            raise ValidationError("has the wrong type", argument=arg, column=name, value=str(t),
+                                  expected="dates (date, timestamp or 'YYYY-MM-DD' strings)")
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise ValidationError("holds a value that is not a date", argument=arg, column=name,
+                              expected="dates (date, timestamp or 'YYYY-MM-DD' strings)") from exc
+    if col.null_count:
+        row = int(np.flatnonzero(~np.asarray(col.is_valid()))[0])
+        raise ValidationError("is null", argument=arg, column=name, row=row, expected="a date")
+    return np.asarray(pc.cast(col, pa.int32()).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def days_to_dates(days: np.ndarray) -> pa.Array:
+    """int day numbers -> ``date32`` array."""
+    return pa.array(np.asarray(days, dtype=np.int32), pa.int32()).cast(pa.date32())
+
+
+def pair_codes(tables: list[tuple[pa.Table, str]]):
+    """Encode (portfolio_id, instrument_id) across several tables.
+
+    Returns ``(codes per table, portfolio dictionary, instrument dictionary,
+    pair portfolio codes, pair instrument codes)``; pair ``g`` is
+    ``(portfolios[pair_p[g]], instruments[pair_i[g]])`` and pairs are numbered
+    in order of first appearance over the tables in order.
+    """
+    pids = [id_column(t, a, "portfolio_id") for t, a in tables]
+    iids = [id_column(t, a, "instrument_id") for t, a in tables]
+    p_dict = _union(pids, "portfolio_id", [a for _, a in tables])
+    i_dict = _union(iids, "instrument_id", [a for _, a in tables])
+    n_i = max(len(i_dict), 1)
+    keys = []
+    for p, i in zip(pids, iids):
+        pc_, _ = encode(p, p_dict)
+        ic, _ = encode(i, i_dict)
+        keys.append(pc_.astype(np.int64) * n_i + ic)
+    allkeys = np.concatenate(keys) if keys else np.zeros(0, np.int64)
+    uniq, first, inverse = np.unique(allkeys, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")  # pair g is uniq[order[g]]
+    rank = np.empty(len(uniq), np.int64)
+    rank[order] = np.arange(len(uniq))
+    flat = rank[np.asarray(inverse).reshape(-1)]
+    bounds = np.cumsum([0] + [len(k) for k in keys])
+    codes = [flat[bounds[j]:bounds[j + 1]] for j in range(len(keys))]
+    pair_keys = uniq[order]
+    return codes, p_dict, i_dict, pair_keys // n_i, pair_keys % n_i
+
+
+def _union(arrays: list[pa.Array], column: str, args: list[str]) -> pa.Array:
+    types = {str(a.type) for a in arrays if len(a)}
+    if len(types) > 1:
+        strings = [a.cast(pa.large_string()) if pa.types.is_string(a.type) else a for a in arrays]
+        if len({str(a.type) for a in strings if len(a)}) > 1:
+            raise ValidationError("has ids of a different type in different inputs", argument=args[-1],
+                                  column=column, value=sorted(types), expected="one id type")
+        arrays = strings
+    arrays = [a for a in arrays if len(a)] or arrays[:1]
+    merged = pa.chunked_array(arrays, type=arrays[0].type).combine_chunks() if arrays else pa.array([], pa.string())
+    return pc.unique(merged)
+
+
+def pair_name(p_dict: pa.Array, i_dict: pa.Array, p: int, i: int) -> str:
+    """``account 'A', instrument 'X'`` for error messages."""
+    return f"account {p_dict[int(p)].as_py()!r}, instrument {i_dict[int(i)].as_py()!r}"

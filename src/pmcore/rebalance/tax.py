@@ -1,0 +1,538 @@
+"""Tax lots: lot selection for sales, realized gains by holding period, estimated tax, wash sales.
+
+A lot is one purchase still held: ``portfolio_id``, ``instrument_id``,
+``lot_id``, ``acquired`` (date), ``quantity`` (units, >= 0) and ``unit_cost``
+(cost basis per unit). Sales name the account, instrument, ``date``,
+``quantity`` (units sold, >= 0) and ``price``; lots are consumed by FIFO, LIFO,
+HIFO, specific identification or the tax-minimizing order. Only long lots are
+modelled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from ..errors import ValidationError
+from ..frames import encode, first_duplicate, float_column, frame_kind, id_column, require_columns, to_arrow
+from ..kernels import tax as kt
+from ._tables import TablesMixin, as_kind, day_column, days_to_dates, pair_codes, pair_name
+
+__all__ = ["LotSelection", "WashSaleCheck", "check_lots", "select_lots", "wash_sale_violations",
+           "avoid_wash_sales"]
+
+METHODS = {"fifo": kt.FIFO, "lifo": kt.LIFO, "hifo": kt.HIFO, "min_tax": kt.MIN_TAX, "specific": kt.SPECIFIC}
+LOT_COLUMNS = ("portfolio_id", "instrument_id", "lot_id", "acquired", "quantity", "unit_cost")
+SALE_COLUMNS = ("portfolio_id", "instrument_id", "date", "quantity", "price")
+
+
+@dataclass(frozen=True, repr=False)
+class LotSelection(TablesMixin):
+    """Result of :func:`select_lots`.
+
+    Attributes
+    ----------
+    realized : frame
+        One row per (sale, lot) consumed: ``portfolio_id``, ``instrument_id``,
+        ``sale`` (row of the sale in the input), ``lot_id``, ``acquired``,
+        ``date`` (of the sale), ``quantity``, ``unit_cost``, ``price``,
+        ``proceeds``, ``cost_basis``, ``gain``, ``holding_days``, ``term``
+        (``"short"`` or ``"long"``) and ``tax`` (gain x the rate of its term;
+        negative for a loss: the tax it saves against other gains).
+    remaining : frame
+        The lots still held after the sales (the input's columns, exhausted
+        lots dropped), ready for the next call.
+    summary : frame
+        Per account: ``short_term_gain``, ``long_term_gain``, ``gain``, ``tax``.
+    method : str
+    short_term_gain, long_term_gain, tax : float
+        Totals over every sale.
+    """
+
+    realized: Any
+    remaining: Any
+    summary: Any
+    method: str
+    short_term_gain: float
+    long_term_gain: float
+    tax: float
+    _parts = ("realized", "remaining", "summary")
+
+
+@dataclass(frozen=True, repr=False)
+class WashSaleCheck(TablesMixin):
+    """Result of :func:`avoid_wash_sales`.
+
+    Attributes
+    ----------
+    buys : frame
+        The proposed buys with ``allowed_quantity`` (0 for a blocked buy),
+        ``blocked``, ``earliest_date`` (first day a repurchase is outside every
+        loss sale's window) and ``reason`` (empty when allowed).
+    violations : frame
+        As :func:`wash_sale_violations` returns for the proposed buys.
+    n_blocked : int
+    quantity_blocked : float
+        Units of the blocked buys.
+    window_days : int
+    """
+
+    buys: Any
+    violations: Any
+    n_blocked: int
+    quantity_blocked: float
+    window_days: int
+    _parts = ("buys", "violations")
+
+
+# ---------------------------------------------------------------- inputs
+def _rate(value: float, arg: str) -> float:
+    v = float(value)
+    if not np.isfinite(v) or v < 0 or v > 1:
+        raise ValidationError("is not a tax rate", argument=arg, value=value, expected="a fraction in [0, 1]")
+    return v
+
+
+def _days_option(value: int, arg: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValidationError("is not a number of days", argument=arg, value=value, expected="an integer >= 0")
+    return int(value)
+
+
+def _nonnegative(table: pa.Table, arg: str, name: str, codes, p_dict, i_dict, p_of, i_of, rule: str):
+    values = float_column(table, arg, name)
+    bad = np.flatnonzero(values < 0)
+    if len(bad):
+        r = int(bad[0])
+        g = codes[r]
+        raise ValidationError(f"is negative for {pair_name(p_dict, i_dict, p_of[g], i_of[g])}", argument=arg,
+                              column=name, row=r, value=float(values[r]), expected=rule)
+    return values
+
+
+def check_lots(lots: Any, positions: Any, /, *, tolerance: float = 1e-9):
+    """Check that the lots of each account and instrument add up to its position.
+
+    Parameters
+    ----------
+    lots : frame
+        ``portfolio_id``, ``instrument_id``, ``quantity`` (units, >= 0), and
+        usually ``lot_id``, ``acquired``, ``unit_cost``.
+    positions : frame
+        ``portfolio_id``, ``instrument_id``, ``quantity``.
+    tolerance : float, keyword-only
+        Allowed difference, relative to ``max(1, |position|)``.
+
+    Returns
+    -------
+    frame
+        Per (account, instrument): ``position_quantity``, ``lot_quantity``,
+        ``n_lots``; the kind of ``positions``.
+
+    Raises
+    ------
+    ValidationError
+        Naming the first account and instrument whose lots do not add up
+        (including positions without lots, lots without a position, and short
+        positions, which carry no lots here), or a negative lot quantity.
+
+    Notes
+    -----
+    The rule is :math:`|\\sum_{\\text{lots}} q - Q| \\le \\text{tol}\\,\\max(1, |Q|)`.
+
+    Examples
+    --------
+    >>> lots = {"portfolio_id": ["A", "A"], "instrument_id": ["X", "X"], "quantity": [60.0, 40.0]}
+    >>> check_lots(lots, {"portfolio_id": ["A"], "instrument_id": ["X"], "quantity": [100.0]}).to_pylist()
+    [{'portfolio_id': 'A', 'instrument_id': 'X', 'position_quantity': 100.0, 'lot_quantity': 100.0, 'n_lots': 2}]
+    >>> check_lots(lots, {"portfolio_id": ["A"], "instrument_id": ["X"], "quantity": [90.0]})
+    Traceback (most recent call last):
+    ...
+    pmcore.errors.ValidationError: lots: column 'quantity': do not add up to the position of account 'A', \
+instrument 'X'; got 100.0, expected 90.0 (the position's quantity)
+    """
+    L = to_arrow(lots, "lots")
+    P = to_arrow(positions, "positions")
+    kind = frame_kind(positions)
+    (lc, pc_), p_dict, i_dict, p_of, i_of = pair_codes([(L, "lots"), (P, "positions")])
+    lq = _nonnegative(L, "lots", "quantity", lc, p_dict, i_dict, p_of, i_of, "a quantity >= 0")
+    pq = float_column(P, "positions", "quantity")
+    dup = first_duplicate(pc_)
+    if dup is not None:
+        g = pc_[dup[1]]
+        raise ValidationError(f"repeats {pair_name(p_dict, i_dict, p_of[g], i_of[g])}", argument="positions",
+                              row=dup[1], expected="one row per account and instrument")
+    n = len(p_of)
+    lot_sum = np.bincount(lc, weights=lq, minlength=n)
+    n_lots = np.bincount(lc, minlength=n)
+    pos = np.zeros(n)
+    pos[pc_] = pq
+    bad = np.abs(lot_sum - pos) > tolerance * np.maximum(1.0, np.abs(pos))
+    if bad.any():
+        g = int(np.flatnonzero(bad)[0])
+        hint = "tax lots are kept for long positions only" if pos[g] < 0 else None
+        raise ValidationError(f"do not add up to the position of {pair_name(p_dict, i_dict, p_of[g], i_of[g])}",
+                              argument="lots", column="quantity", value=float(lot_sum[g]),
+                              expected=f"{float(pos[g])!r} (the position's quantity)", hint=hint)
+    out = pa.table({"portfolio_id": p_dict.take(pa.array(p_of)), "instrument_id": i_dict.take(pa.array(i_of)),
+                    "position_quantity": pos, "lot_quantity": lot_sum, "n_lots": n_lots.astype(np.int64)})
+    return as_kind(out, kind)
+
+
+# ---------------------------------------------------------------- lot selection
+def select_lots(lots: Any, sales: Any, /, *, method: str = "fifo", short_term_rate: float = 0.37,
+                long_term_rate: float = 0.20, long_term_days: int = 365,
+                positions: Any = None) -> LotSelection:
+    """Choose the lots each sale consumes; realized gains by term and the estimated tax.
+
+    Parameters
+    ----------
+    lots : frame, n_lots rows
+        ``portfolio_id``, ``instrument_id``, ``lot_id``, ``acquired`` (date),
+        ``quantity`` (units, >= 0), ``unit_cost`` (cost basis per unit, >= 0).
+    sales : frame, n_sales rows
+        ``portfolio_id``, ``instrument_id``, ``date``, ``quantity`` (units
+        sold, >= 0), ``price`` (per unit, > 0); with ``method="specific"`` also
+        ``lot_id``: each row sells from that one lot. Sales of one account
+        and instrument are applied in date order (ties in row order).
+    method : {"fifo", "lifo", "hifo", "specific", "min_tax"}, keyword-only
+        Oldest lot first, newest first, highest cost first, the named lot,
+        or lowest estimated tax per unit first (see Notes).
+    short_term_rate, long_term_rate : float, keyword-only
+        Tax rates on short- and long-term gains (defaults 37 % and 20 %, the
+        top US federal rates in 2024).
+    long_term_days : int, keyword-only
+        A gain is long-term when the lot was held more than this many days
+        (default 365).
+    positions : frame, optional, keyword-only
+        If given, :func:`check_lots` first checks the lots against it.
+
+    Returns
+    -------
+    LotSelection
+        Frames in the kind of ``sales``.
+
+    Raises
+    ------
+    ValidationError
+        Missing columns, negative quantities or costs, non-positive prices,
+        duplicate lot ids, a sale of an account and instrument without lots,
+        a sale larger than the lots acquired by its date, an unknown or
+        over-sold lot with ``"specific"``; each names the account and
+        instrument.
+
+    Notes
+    -----
+    A unit of lot :math:`j` sold at price :math:`p` on day :math:`d` realizes
+    :math:`p - c_j`, long-term when :math:`d - a_j > D` (``long_term_days``),
+    and is taxed at :math:`r_j = r_{LT}` or :math:`r_{ST}`. Estimated tax is
+    linear, :math:`T = \\sum_j q_j r_j (p - c_j)`: a loss counts at the rate
+    of its term, the value of offsetting other gains of that term.
+
+    ``"min_tax"`` sells in increasing :math:`r_j (p - c_j)`: losses first
+    (short-term losses, worth more, before long-term ones of the same size),
+    then gains with the smallest tax per unit, which puts long-term gains
+    before short-term gains unless the short-term gain per unit is much
+    smaller. For one sale this greedy order is the exact minimum of the linear
+    tax over every way of choosing the units (a fractional knapsack), so it
+    is never above FIFO, LIFO or HIFO. HIFO maximizes the cost basis sold, so
+    it never realizes more gain than FIFO over the same sales.
+
+    The holding period counts days, not calendar years: a lot bought on
+    2024-01-01 and sold on 2025-01-01 is held 366 days (a leap year) and
+    counts as long-term, where the IRS would count it as short-term.
+
+    Examples
+    --------
+    Two lots of X: 100 bought at 50 on 2023-01-10, 100 at 80 on 2024-09-01;
+    sell 120 at 70 on 2024-12-02.
+
+    >>> lots = {"portfolio_id": ["A", "A"], "instrument_id": ["X", "X"], "lot_id": ["L1", "L2"],
+    ...         "acquired": ["2023-01-10", "2024-09-01"], "quantity": [100.0, 100.0],
+    ...         "unit_cost": [50.0, 80.0]}
+    >>> sale = {"portfolio_id": ["A"], "instrument_id": ["X"], "date": ["2024-12-02"],
+    ...         "quantity": [120.0], "price": [70.0]}
+    >>> fifo = select_lots(lots, sale)               # 100 x (70 - 50) long + 20 x (70 - 80) short
+    >>> fifo.long_term_gain, fifo.short_term_gain, round(fifo.tax, 2)
+    (2000.0, -200.0, 326.0)
+    >>> best = select_lots(lots, sale, method="min_tax")   # the loss lot first, then 20 of L1
+    >>> best.long_term_gain, best.short_term_gain, round(best.tax, 2)
+    (400.0, -1000.0, -290.0)
+    >>> best.remaining.to_pylist()[0]["quantity"]
+    80.0
+    """
+    if not isinstance(method, str) or method.lower() not in METHODS:
+        raise ValidationError("is not a lot selection method", argument="method", value=method,
+                              expected=f"one of {list(METHODS)}")
+    method = method.lower()
+    code = METHODS[method]
+    rates = np.array([_rate(short_term_rate, "short_term_rate"), _rate(long_term_rate, "long_term_rate"),
+                      float(_days_option(long_term_days, "long_term_days"))])
+    L = to_arrow(lots, "lots")
+    S = to_arrow(sales, "sales")
+    kind = frame_kind(sales)
+    require_columns(L, "lots", LOT_COLUMNS)
+    require_columns(S, "sales", SALE_COLUMNS + (("lot_id",) if code == kt.SPECIFIC else ()))
+    if positions is not None:
+        check_lots(L, positions)
+    (lc, sc), p_dict, i_dict, p_of, i_of = pair_codes([(L, "lots"), (S, "sales")])
+    n_groups = len(p_of)
+    lot_day = day_column(L, "lots", "acquired")
+    lot_qty = _nonnegative(L, "lots", "quantity", lc, p_dict, i_dict, p_of, i_of, "a quantity >= 0")
+    lot_cost = _nonnegative(L, "lots", "unit_cost", lc, p_dict, i_dict, p_of, i_of, "a cost >= 0")
+    lot_ids = id_column(L, "lots", "lot_id")
+    lid, lid_dict = encode(lot_ids)
+    dup = first_duplicate(lc * max(len(lid_dict), 1) + lid)
+    if dup is not None:
+        g = lc[dup[1]]
+        raise ValidationError(f"repeats lot id {lot_ids[dup[1]].as_py()!r} of "
+                              f"{pair_name(p_dict, i_dict, p_of[g], i_of[g])}", argument="lots",
+                              column="lot_id", row=dup[1], expected="unique lot ids per account and instrument")
+    sale_day = day_column(S, "sales", "date")
+    sale_qty = _nonnegative(S, "sales", "quantity", sc, p_dict, i_dict, p_of, i_of,
+                            "units sold as a quantity >= 0")
+    sale_px = float_column(S, "sales", "price", positive=True)
+    has_lots = np.bincount(lc, minlength=n_groups) > 0
+    orphan = np.flatnonzero(~has_lots[sc] & (sale_qty > 0))
+    if len(orphan):
+        r = int(orphan[0])
+        raise ValidationError(f"sells {pair_name(p_dict, i_dict, p_of[sc[r]], i_of[sc[r]])}, which has no lots",
+                              argument="sales", row=r, value=float(sale_qty[r]), expected="lots to sell from")
+    lot_order = np.lexsort((np.arange(len(lc)), lot_day, lc))
+    sale_order = np.lexsort((np.arange(len(sc)), sale_day, sc))
+    lot_offsets = np.concatenate([[0], np.cumsum(np.bincount(lc, minlength=n_groups))]).astype(np.int64)
+    sale_offsets = np.concatenate([[0], np.cumsum(np.bincount(sc, minlength=n_groups))]).astype(np.int64)
+    lot_mat = np.column_stack([lot_day, lot_qty, lot_cost]).astype(np.float64)[lot_order]
+    sale_lot = np.zeros(len(sc))
+    if code == kt.SPECIFIC:
+        sale_lot = _specific_rows(S, sc, lc, lid, lid_dict, lot_order, p_dict, i_dict, p_of, i_of)
+    sale_mat = np.column_stack([sale_day, sale_qty, sale_px, sale_lot]).astype(np.float64)[sale_order]
+    fs, fl, fq, remaining, unfilled = kt.allocate_sales(lot_offsets, lot_mat, sale_offsets, sale_mat, code, rates)
+    short = np.flatnonzero(unfilled > 1e-9 * np.maximum(1.0, sale_mat[:, 1]))
+    if len(short):
+        k = int(short[0])
+        r = int(sale_order[k])
+        g = sc[r]
+        what = "the named lot holds" if code == kt.SPECIFIC else "the lots acquired by its date hold"
+        raise ValidationError(f"sells more of {pair_name(p_dict, i_dict, p_of[g], i_of[g])} than {what}",
+                              argument="sales", column="quantity", row=r, value=float(sale_qty[r]),
+                              expected=f"at most {float(sale_qty[r] - unfilled[k])!r}")
+    return _selection(L, S, kind, method, rates, lot_order, sale_order, fs, fl, fq, remaining,
+                      (lot_day, lot_cost, sale_day, sale_px), p_dict, p_of, i_of, sc)
+
+
+def _specific_rows(S, sc, lc, lid, lid_dict, lot_order, p_dict, i_dict, p_of, i_of) -> np.ndarray:
+    """Row, in sorted lot order, of the lot each sale names."""
+    s_lid, _ = encode(id_column(S, "sales", "lot_id"), lid_dict)
+    n_ids = max(len(lid_dict), 1)
+    lot_key = (lc.astype(np.int64) * n_ids + lid)[lot_order]
+    sale_key = sc.astype(np.int64) * n_ids + s_lid
+    pos_sorted = np.argsort(lot_key, kind="stable")
+    at = np.searchsorted(lot_key[pos_sorted], sale_key)
+    at = np.minimum(at, max(len(lot_key) - 1, 0))
+    found = (s_lid >= 0) & (len(lot_key) > 0)
+    if len(lot_key):
+        found &= lot_key[pos_sorted[at]] == sale_key
+    if not found.all():
+        r = int(np.flatnonzero(~found)[0])
+        raise ValidationError(f"names a lot that {pair_name(p_dict, i_dict, p_of[sc[r]], i_of[sc[r]])} does not hold",
+                              argument="sales", column="lot_id", row=r, value=S.column("lot_id")[r].as_py(),
+                              expected="a lot id of the same account and instrument")
+    return pos_sorted[at].astype(np.float64)
+
+
+def _selection(L, S, kind, method, rates, lot_order, sale_order, fs, fl, fq, remaining, cols,
+               p_dict, p_of, i_of, sc) -> LotSelection:
+    lot_day, lot_cost, sale_day, sale_px = cols
+    sale_row = sale_order[fs]
+    lot_row = lot_order[fl]
+    order = np.lexsort((np.arange(len(fs)), sale_row))
+    sale_row, lot_row, q = sale_row[order], lot_row[order], fq[order]
+    price = sale_px[sale_row]
+    cost = lot_cost[lot_row]
+    held = sale_day[sale_row] - lot_day[lot_row]
+    long_ = held > rates[2]
+    gain = q * price - q * cost
+    tax = gain * np.where(long_, rates[1], rates[0])
+    realized = pa.table({
+        "portfolio_id": L.column("portfolio_id").take(pa.array(lot_row)),
+        "instrument_id": L.column("instrument_id").take(pa.array(lot_row)),
+        "sale": sale_row.astype(np.int64),
+        "lot_id": L.column("lot_id").take(pa.array(lot_row)),
+        "acquired": days_to_dates(lot_day[lot_row]),
+        "date": days_to_dates(sale_day[sale_row]),
+        "quantity": q, "unit_cost": cost, "price": price, "proceeds": q * price, "cost_basis": q * cost,
+        "gain": gain, "holding_days": held.astype(np.int64),
+        "term": pa.array(np.where(long_, "long", "short").tolist(), pa.string()),
+        "tax": tax,
+    })
+    rem = np.empty(len(lot_order))
+    rem[lot_order] = remaining
+    keep = np.flatnonzero(rem > 0)
+    left = L.set_column(L.column_names.index("quantity"), "quantity", pa.array(rem)).take(pa.array(keep))
+    acct = p_of[sc[sale_row]] if len(sale_row) else np.zeros(0, np.int64)
+    accounts, a_code = np.unique(acct, return_inverse=True)
+    na = len(accounts)
+    st = np.bincount(a_code, weights=np.where(long_, 0.0, gain), minlength=na)
+    lt = np.bincount(a_code, weights=np.where(long_, gain, 0.0), minlength=na)
+    summary = pa.table({"portfolio_id": p_dict.take(pa.array(accounts.astype(np.int64))),
+                        "short_term_gain": st, "long_term_gain": lt, "gain": st + lt,
+                        "tax": np.bincount(a_code, weights=tax, minlength=na)})
+    return LotSelection(realized=as_kind(realized, kind), remaining=as_kind(left, kind),
+                        summary=as_kind(summary, kind), method=method,
+                        short_term_gain=float(np.where(long_, 0.0, gain).sum()),
+                        long_term_gain=float(np.where(long_, gain, 0.0).sum()), tax=float(tax.sum()))
+
+
+# ---------------------------------------------------------------- wash sales
+def _scan(buys, sales, window_days):
+    window = _days_option(window_days, "window_days")
+    if isinstance(sales, LotSelection):
+        sales = sales.realized
+    B = to_arrow(buys, "buys")
+    S = to_arrow(sales, "sales")
+    require_columns(B, "buys", ("portfolio_id", "instrument_id", "date", "quantity"))
+    require_columns(S, "sales", ("portfolio_id", "instrument_id", "date", "gain"))
+    (sc, bc), p_dict, i_dict, p_of, i_of = pair_codes([(S, "sales"), (B, "buys")])
+    b_day = day_column(B, "buys", "date")
+    b_qty = _nonnegative(B, "buys", "quantity", bc, p_dict, i_dict, p_of, i_of, "units bought, >= 0")
+    s_day = day_column(S, "sales", "date")
+    gain = float_column(S, "sales", "gain")
+    b_lot = np.full(len(bc), -1, np.int64)
+    s_lot = np.full(len(sc), -1, np.int64)
+    if "lot_id" in B.column_names and "lot_id" in S.column_names:
+        s_lot, lot_dict = encode(id_column(S, "sales", "lot_id"))
+        b_lot, _ = encode(id_column(B, "buys", "lot_id"), lot_dict)
+        s_lot, b_lot = s_lot.astype(np.int64), b_lot.astype(np.int64)
+    loss = np.flatnonzero(gain < 0)
+    loss = loss[np.lexsort((s_day[loss], sc[loss]))]
+    offsets = np.concatenate([[0], np.cumsum(np.bincount(sc[loss], minlength=len(p_of)))]).astype(np.int64)
+    first, n_hit, clean = kt.wash_sale_scan(bc.astype(np.int64), b_day, b_lot, offsets, s_day[loss],
+                                            s_lot[loss], window)
+    hit = np.flatnonzero(first >= 0)
+    srow = loss[first[hit]]
+    violations = pa.table({
+        "buy": hit.astype(np.int64), "sale": srow.astype(np.int64),
+        "portfolio_id": p_dict.take(pa.array(p_of[bc[hit]])),
+        "instrument_id": i_dict.take(pa.array(i_of[bc[hit]])),
+        "buy_date": days_to_dates(b_day[hit]), "sale_date": days_to_dates(s_day[srow]),
+        "days_apart": (b_day[hit] - s_day[srow]).astype(np.int64), "loss": gain[srow],
+        "quantity": b_qty[hit], "n_loss_sales": n_hit[hit],
+    })
+    return B, b_qty, b_day, first, clean, violations, window
+
+
+def wash_sale_violations(buys: Any, sales: Any, /, *, window_days: int = 30):
+    """Buys that fall within ``window_days`` of a loss sale of the same account and instrument.
+
+    Parameters
+    ----------
+    buys : frame
+        ``portfolio_id``, ``instrument_id``, ``date``, ``quantity`` (units,
+        >= 0); optionally ``lot_id``.
+    sales : frame or LotSelection
+        ``portfolio_id``, ``instrument_id``, ``date``, ``gain`` (realized;
+        a loss sale has ``gain < 0``); optionally ``lot_id``. The
+        ``realized`` frame of :func:`select_lots` fits as it is.
+    window_days : int, keyword-only
+        Days on each side of the loss sale (default 30).
+
+    Returns
+    -------
+    frame
+        One row per violating buy (kind of ``buys``): ``buy`` and ``sale``
+        (input rows; the earliest loss sale in the window), ``portfolio_id``,
+        ``instrument_id``, ``buy_date``, ``sale_date``, ``days_apart``
+        (buy - sale), ``loss``, ``quantity`` (of the buy) and
+        ``n_loss_sales`` in the window. Empty when the rule holds.
+
+    Notes
+    -----
+    IRS Publication 550 ("Wash Sales"): a loss on a sale is disallowed when
+    substantially identical stock is bought within 30 days before or after
+    the sale, a 61-day window. A buy on day :math:`b` violates with a loss
+    sale on day :math:`s` when :math:`|b - s| \\le N`. When both frames carry
+    ``lot_id``, a buy of the very lot that was sold is the original purchase,
+    not a replacement, and does not count. Substantially identical securities
+    other than the same instrument id, and purchases in other accounts
+    (such as an IRA), are not detected.
+
+    Examples
+    --------
+    >>> sales = {"portfolio_id": ["A"], "instrument_id": ["X"], "date": ["2025-03-03"], "gain": [-500.0]}
+    >>> buys = {"portfolio_id": ["A", "A"], "instrument_id": ["X", "X"],
+    ...         "date": ["2025-03-20", "2025-04-03"], "quantity": [10.0, 10.0]}
+    >>> v = wash_sale_violations(buys, sales)
+    >>> v.column("buy").to_pylist(), v.column("days_apart").to_pylist()
+    ([0], [17])
+    """
+    B, _, _, _, _, violations, _ = _scan(buys, sales, window_days)
+    return as_kind(violations, frame_kind(buys))
+
+
+def avoid_wash_sales(buys: Any, sales: Any, /, *, window_days: int = 30) -> WashSaleCheck:
+    """Block proposed buys that would repurchase within ``window_days`` of a loss sale.
+
+    Parameters
+    ----------
+    buys : frame
+        Proposed buys: ``portfolio_id``, ``instrument_id``, ``date``,
+        ``quantity`` (units, >= 0), any other columns (kept).
+    sales : frame or LotSelection
+        Sale history, and the sales proposed with the buys if any:
+        ``portfolio_id``, ``instrument_id``, ``date``, ``gain``; see
+        :func:`wash_sale_violations`.
+    window_days : int, keyword-only
+        Days on each side of a loss sale (default 30).
+
+    Returns
+    -------
+    WashSaleCheck
+        ``buys`` with ``allowed_quantity``, ``blocked``, ``earliest_date`` and
+        ``reason``; frames in the kind of ``buys``.
+
+    Notes
+    -----
+    Any repurchase in the window washes the loss on
+    :math:`\\min(\\text{bought}, \\text{sold at a loss})` units, so shrinking a
+    buy never avoids the rule: a violating buy is blocked whole
+    (``allowed_quantity = 0``) and ``earliest_date`` gives the first day it
+    could go through, :math:`\\max_s(s) + N + 1` over the loss sales in its
+    window, repeated while that day falls in another sale's window. The
+    allowed buys, and the blocked ones moved to ``earliest_date``, never
+    violate the rule against ``sales`` (a tested property).
+
+    Examples
+    --------
+    >>> sales = {"portfolio_id": ["A"], "instrument_id": ["X"], "date": ["2025-03-03"], "gain": [-500.0]}
+    >>> buys = {"portfolio_id": ["A", "A"], "instrument_id": ["X", "Y"],
+    ...         "date": ["2025-03-20", "2025-03-20"], "quantity": [10.0, 5.0]}
+    >>> out = avoid_wash_sales(buys, sales)
+    >>> out.buys.column("allowed_quantity").to_pylist(), str(out.buys.column("earliest_date")[0])
+    ([0.0, 5.0], '2025-04-03')
+    >>> out.buys.column("reason")[0].as_py()
+    "repurchase of 'X' in account 'A' 17 days after a loss sale on 2025-03-03 (loss 500.00); \
+allowed from 2025-04-03"
+    """
+    B, qty, b_day, first, clean, violations, window = _scan(buys, sales, window_days)
+    blocked = first >= 0
+    hit = np.flatnonzero(blocked)
+    reasons = [""] * len(qty)
+    clean_dates = days_to_dates(clean)
+    for k, b in enumerate(hit):
+        d = int(violations.column("days_apart")[k].as_py())
+        when = f"{d} days after" if d >= 0 else f"{-d} days before"
+        reasons[b] = (f"repurchase of {B.column('instrument_id')[b].as_py()!r} in account "
+                      f"{B.column('portfolio_id')[b].as_py()!r} {when} a loss sale on "
+                      f"{violations.column('sale_date')[k]} (loss {-violations.column('loss')[k].as_py():,.2f}); "
+                      f"allowed from {clean_dates[b]}")
+    out = B.append_column("allowed_quantity", pa.array(np.where(blocked, 0.0, qty)))
+    out = out.append_column("blocked", pa.array(blocked))
+    out = out.append_column("earliest_date", clean_dates)
+    out = out.append_column("reason", pa.array(reasons, pa.string()))
+    kind = frame_kind(buys)
+    return WashSaleCheck(buys=as_kind(out, kind), violations=as_kind(violations, kind), n_blocked=int(len(hit)),
+                         quantity_blocked=float(qty[blocked].sum()), window_days=window)
