@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 from ..errors import ValidationError
 from ..frames import encode, from_arrow, id_column, require_columns, to_arrow
 
-__all__ = ["TablesMixin", "day_column", "days_to_dates", "pair_codes", "pair_name", "as_kind"]
+__all__ = ["TablesMixin", "read", "day_column", "days_to_dates", "pair_codes", "pair_name", "as_kind"]
 
 
 class TablesMixin:
@@ -67,6 +67,15 @@ class TablesMixin:
 def as_kind(table: pa.Table, kind: str):
     """``table`` as a frame of the caller's ``kind`` (arrow for anything else)."""
     return from_arrow(table, kind if kind in ("arrow", "polars", "pandas") else "arrow")
+
+
+def read(obj, arg: str) -> pa.Table:
+    """:func:`~pmcore.frames.to_arrow` with string views cast to large strings (``take`` needs them)."""
+    table = to_arrow(obj, arg)
+    for k, f in enumerate(table.schema):
+        if pa.types.is_string_view(f.type):
+            table = table.set_column(k, f.name, pc.cast(table.column(k), pa.large_string()))
+    return table
 
 
 def day_column(table: pa.Table, arg: str, name: str) -> np.ndarray:

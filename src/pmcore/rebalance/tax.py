@@ -17,9 +17,9 @@ import numpy as np
 import pyarrow as pa
 
 from ..errors import ValidationError
-from ..frames import encode, first_duplicate, float_column, frame_kind, id_column, require_columns, to_arrow
+from ..frames import encode, first_duplicate, float_column, frame_kind, id_column, require_columns
 from ..kernels import tax as kt
-from ._tables import TablesMixin, as_kind, day_column, days_to_dates, pair_codes, pair_name
+from ._tables import TablesMixin, as_kind, read, day_column, days_to_dates, pair_codes, pair_name
 
 __all__ = ["LotSelection", "WashSaleCheck", "check_lots", "select_lots", "wash_sale_violations",
            "avoid_wash_sales"]
@@ -154,8 +154,8 @@ def check_lots(lots: Any, positions: Any, /, *, tolerance: float = 1e-9):
     pmcore.errors.ValidationError: lots: column 'quantity': do not add up to the position of account 'A', \
 instrument 'X'; got 100.0, expected 90.0 (the position's quantity)
     """
-    L = to_arrow(lots, "lots")
-    P = to_arrow(positions, "positions")
+    L = read(lots, "lots")
+    P = read(positions, "positions")
     kind = frame_kind(positions)
     (lc, pc_), p_dict, i_dict, p_of, i_of = pair_codes([(L, "lots"), (P, "positions")])
     lq = _nonnegative(L, "lots", "quantity", lc, p_dict, i_dict, p_of, i_of, "a quantity >= 0")
@@ -271,8 +271,8 @@ def select_lots(lots: Any, sales: Any, /, *, method: str = "fifo", short_term_ra
     code = METHODS[method]
     rates = np.array([_rate(short_term_rate, "short_term_rate"), _rate(long_term_rate, "long_term_rate"),
                       float(_days_option(long_term_days, "long_term_days"))])
-    L = to_arrow(lots, "lots")
-    S = to_arrow(sales, "sales")
+    L = read(lots, "lots")
+    S = read(sales, "sales")
     kind = frame_kind(sales)
     require_columns(L, "lots", LOT_COLUMNS)
     require_columns(S, "sales", SALE_COLUMNS + (("lot_id",) if code == kt.SPECIFIC else ()))
@@ -392,8 +392,8 @@ def _scan(buys, sales, window_days):
     window = _days_option(window_days, "window_days")
     if isinstance(sales, LotSelection):
         sales = sales.realized
-    B = to_arrow(buys, "buys")
-    S = to_arrow(sales, "sales")
+    B = read(buys, "buys")
+    S = read(sales, "sales")
     require_columns(B, "buys", ("portfolio_id", "instrument_id", "date", "quantity"))
     require_columns(S, "sales", ("portfolio_id", "instrument_id", "date", "gain"))
     (sc, bc), p_dict, i_dict, p_of, i_of = pair_codes([(S, "sales"), (B, "buys")])
