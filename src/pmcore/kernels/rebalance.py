@@ -156,39 +156,40 @@ def breaches(out_offsets, drift, target, threshold, relative_band):
     """Find, per account, the asset that is furthest outside its tolerance band.
 
     The band half-width of an asset is ``threshold`` (absolute) and, when
-    ``relative_band`` is finite, at most ``relative_band * |target|``: an asset
-    breaches when ``|drift| > band``. ``threshold`` may be ``inf`` (relative
-    bands only).
+    ``relative_band`` is finite, at most ``relative_band * |target|`` (the
+    "5/25" rule: 5 percentage points or 25 % of the target, whichever is
+    tighter): an asset breaches when ``|drift| > band``. Either may be ``inf``
+    (turned off).
 
     Parameters
     ----------
     out_offsets, drift, target
         As returned by :func:`drift_accounts`.
     threshold, relative_band : float
-        Absolute band and relative band (``inf`` or ``nan`` turns one off).
+        Absolute band and relative band (``inf`` turns one off).
 
     Returns
     -------
     worst : int64[n_accounts]
-        Output row of the asset with the largest ``|drift| / band`` (-1 when
-        the account has no rows).
-    band : float64[n_out]
-        Band half-width of every output row.
+        Output row of the asset with the largest ``|drift| / band`` (ties: the
+        largest ``|drift|``, then the first row; -1 when the account has no rows).
+    band : float64[n_accounts]
+        Band half-width of the worst asset.
     ratio : float64[n_accounts]
-        ``|drift| / band`` of the worst asset; the account breaches when > 1.
+        ``|drift| / band`` of the worst asset (0 without drift, inf for a
+        drift outside a zero-width band); the account breaches when > 1.
     """
     n_p = out_offsets.shape[0] - 1
-    band = np.empty(drift.shape[0])
     worst = np.full(n_p, -1, np.int64)
+    band = np.full(n_p, np.nan)
     ratio = np.zeros(n_p)
-    use_rel = relative_band == relative_band and relative_band < np.inf
     for p in range(n_p):
         best = -1.0
+        best_abs = -1.0
         for j in range(out_offsets[p], out_offsets[p + 1]):
             b = threshold
-            if use_rel:
+            if relative_band < np.inf:
                 b = min(b, relative_band * abs(target[j]))
-            band[j] = b
             a = abs(drift[j])
             if a == 0.0:
                 q = 0.0
@@ -196,8 +197,10 @@ def breaches(out_offsets, drift, target, threshold, relative_band):
                 q = np.inf
             else:
                 q = a / b
-            if q > best:
+            if q > best or (q == best and a > best_abs):
                 best = q
+                best_abs = a
                 worst[p] = j
+                band[p] = b
         ratio[p] = max(best, 0.0)
     return worst, band, ratio

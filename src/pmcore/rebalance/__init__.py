@@ -1,5 +1,6 @@
-"""Rebalancing: drift of many accounts from their targets, and rebalance triggers."""
+"""Rebalancing: drift of many accounts from their targets, triggers, costs, trade lists and their log."""
 
 from .drift import Drift, drift
+from .triggers import TriggerDecision, check_triggers
 
-__all__ = ["Drift", "drift"]
+__all__ = ["Drift", "TriggerDecision", "check_triggers", "drift"]
