@@ -14,7 +14,7 @@ from .errors import ValidationError
 from .frames import encode, float_column, from_arrow, frame_kind, id_column, require_columns, to_arrow
 from .kernels import valuation as kv
 from .market import align_fx, align_prices
-from .valuation import _book, _revalue, _unit_scale
+from .valuation import _book, _cash_base, _unit_scale
 
 __all__ = ["exposures"]
 
@@ -161,10 +161,11 @@ def exposures(
     price_vec, _ = align_prices(bk, prices)
     fx_vec = align_fx(bk, fx)
     scale = _unit_scale(bk, fx_vec)
-    equity = _revalue(bk, price_vec, fx_vec).equity
-    out_off, out_group, vals = kv.group_exposures(
-        bk.offsets, bk.instrument, bk.quantity, price_vec, scale, gcode, len(labels)
+    out_off, out_group, vals, totals = kv.group_exposures(
+        bk.offsets, bk.instrument, bk.quantity, bk.avg_price, price_vec, scale, gcode, len(labels)
     )
+    # equity from the same pass: cash + market value (cash accounts) or + unrealized PnL (margin)
+    equity = _cash_base(bk, fx_vec)[:, 0] + np.where(bk.is_margin, totals[:, 1], totals[:, 0])
     pcode = np.repeat(np.arange(bk.n_portfolios), np.diff(out_off))
     long_, short_ = vals[:, 0], vals[:, 1]
     measures = {"long": long_, "short": short_, "gross": long_ - short_, "net": long_ + short_}

@@ -404,7 +404,7 @@ def positions(
         "cost_basis": per[:, 1],
         "unrealized_pnl": per[:, 2],
         "weight": weight,
-        "source_row": bk.source_row,
+        "source_row": bk.source_row.astype(np.int64),
     }
     if max_age is not None:
         stale, age_s = stale_positions(bk, ts, as_of, max_age)

@@ -75,7 +75,8 @@ def test_group_exposures_matches_numpy_reference(seed, n_p, n_i, n_g, n):
     rng, pcode, inst, q, avg, price, scale = _book_arrays(seed, n_p, n_i, n)
     group = rng.integers(0, n_g, n_i).astype(np.int32)
     offsets, order, _ = group_rows(pcode, n_p, inst, n_i)
-    out_off, out_group, vals = kv.group_exposures(offsets, inst[order], q[order], price, scale, group, n_g)
+    out_off, out_group, vals, totals = kv.group_exposures(
+        offsets, inst[order], q[order], avg[order], price, scale, group, n_g)
     mv = q * price[inst] * scale[inst]
     key = pcode.astype(np.int64) * n_g + group[inst]
     uniq = np.unique(key)
@@ -87,6 +88,10 @@ def test_group_exposures_matches_numpy_reference(seed, n_p, n_i, n_g, n):
     np.testing.assert_allclose(vals[:, 0], ref_long, rtol=1e-12, atol=1e-6)
     np.testing.assert_allclose(vals[:, 1], ref_short, rtol=1e-12, atol=1e-6)
     np.testing.assert_array_equal(vals[:, 2], np.bincount(pos, (q != 0).astype(float), len(uniq)))
+    # per-portfolio totals from the same pass: net market value and unrealized PnL
+    upnl = q * (price[inst] - avg) * scale[inst]
+    np.testing.assert_allclose(totals[:, 0], np.bincount(pcode, mv, n_p), rtol=1e-12, atol=1e-6)
+    np.testing.assert_allclose(totals[:, 1], np.bincount(pcode, upnl, n_p), rtol=1e-12, atol=1e-6)
 
 
 def test_neumaier_sum_is_exact_where_naive_sum_fails():

@@ -75,7 +75,7 @@ def layout_positions(portfolio, n_portfolios, instrument, n_instruments, quantit
     Returns
     -------
     offsets : int64[n_portfolios + 1]
-    order : int64[n_rows]
+    order : int32[n_rows]
         Input row of each laid-out position.
     instrument_out, quantity_out, avg_price_out : arrays[n_rows]
         The inputs in laid-out order.
@@ -91,7 +91,7 @@ def layout_positions(portfolio, n_portfolios, instrument, n_instruments, quantit
     for g in range(n_portfolios):
         offsets[g + 1] += offsets[g]
     fill = offsets[:-1].copy()
-    order = np.empty(n, np.int64)
+    order = np.empty(n, np.int32)
     instrument_out = np.empty(n, np.int32)
     quantity_out = np.empty(n)
     avg_price_out = np.empty(n)

@@ -553,7 +553,7 @@ def _portfolio_values(p, head, slots_i, slots_f, cash, is_margin, prices, scale,
     out[I_EQ0 + col] = vals[0, EQUITY]
     out[I_CASH0 + col] = cb[0, 0]
     for g in range(groups.shape[0]):
-        o_off, o_grp, o_val = group_exposures(offsets, inst, q, prices, scale, groups[g], n_groups[g])
+        o_off, o_grp, o_val, _ = group_exposures(offsets, inst, q, a, prices, scale, groups[g], n_groups[g])
         target = groups[g, g_inst]
         gross = 0.0
         for r in range(o_grp.shape[0]):

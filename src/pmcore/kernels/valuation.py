@@ -140,12 +140,12 @@ def position_values(instrument, quantity, avg_price, price, unit_scale, out):
 
 
 @jit
-def group_exposures(offsets, instrument, quantity, price, unit_scale, group, n_groups):
+def group_exposures(offsets, instrument, quantity, avg_price, price, unit_scale, group, n_groups):
     """Long and short exposure per (portfolio, group) pair that holds a position.
 
     Parameters
     ----------
-    offsets, instrument, quantity, price, unit_scale
+    offsets, instrument, quantity, avg_price, price, unit_scale
         As in :func:`value_book`.
     group : int32[n_instruments]
         Group code of each instrument, in ``[0, n_groups)``.
@@ -159,6 +159,9 @@ def group_exposures(offsets, instrument, quantity, price, unit_scale, group, n_g
     out_group : int32[n_out]
     out_values : float64[n_out, 3]
         Long exposure, short exposure (<= 0) and position count (non-zero quantity).
+    totals : float64[n_portfolios, 2]
+        Per portfolio: net market value and unrealized PnL (for equity without
+        a second pass).
     """
     n_p = offsets.shape[0] - 1
     n_pos = instrument.shape[0]
@@ -168,9 +171,12 @@ def group_exposures(offsets, instrument, quantity, price, unit_scale, group, n_g
     out_offsets = np.zeros(n_p + 1, np.int64)
     out_group = np.empty(n_pos, np.int32)
     out_values = np.empty((n_pos, 3))
+    totals = np.zeros((n_p, 2))
     r = 0
     for p in range(n_p):
         m = 0
+        us = 0.0
+        uc = 0.0
         for k in range(offsets[p], offsets[p + 1]):
             i = instrument[k]
             g = group[i]
@@ -181,7 +187,10 @@ def group_exposures(offsets, instrument, quantity, price, unit_scale, group, n_g
                 for j in range(5):
                     acc[g, j] = 0.0
             q = quantity[k]
-            mv = q * price[i] * unit_scale[i]
+            px = price[i]
+            scale = unit_scale[i]
+            mv = q * px * scale
+            us, uc = _neumaier(us, uc, q * (px - avg_price[k]) * scale)
             acc[g, 0], acc[g, 1] = _neumaier(acc[g, 0], acc[g, 1], max(mv, 0.0))
             acc[g, 2], acc[g, 3] = _neumaier(acc[g, 2], acc[g, 3], min(mv, 0.0))
             acc[g, 4] += q != 0.0
@@ -195,13 +204,19 @@ def group_exposures(offsets, instrument, quantity, price, unit_scale, group, n_g
             for j in range(m):
                 out_group[r + j] = seg[j]
             r += m
+        ns = 0.0
+        nc = 0.0
         for j in range(out_offsets[p], r):
             g = out_group[j]
             out_values[j, 0] = acc[g, 0] + acc[g, 1]
             out_values[j, 1] = acc[g, 2] + acc[g, 3]
             out_values[j, 2] = acc[g, 4]
+            ns, nc = _neumaier(ns, nc + acc[g, 1] + acc[g, 3], acc[g, 0])
+            ns, nc = _neumaier(ns, nc, acc[g, 2])
+        totals[p, 0] = ns + nc
+        totals[p, 1] = us + uc
         out_offsets[p + 1] = r
-    return out_offsets, out_group[:r].copy(), out_values[:r].copy()
+    return out_offsets, out_group[:r].copy(), out_values[:r].copy(), totals
 
 
 @jit

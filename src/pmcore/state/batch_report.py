@@ -55,7 +55,8 @@ class BatchReportMixin:
         groups = []
         scale = core.scale()
         for g in range(len(self._group_names)):
-            off, grp, v = kv.group_exposures(book.offsets, book.instrument, book.quantity, core.prices, scale,
+            off, grp, v, _ = kv.group_exposures(book.offsets, book.instrument, book.quantity, book.avg_price,
+                                                core.prices, scale,
                                              self._group_codes[g], int(self._n_groups[g]))
             local = np.repeat(np.arange(len(aff)), np.diff(off))
             groups.append((local * int(self._n_groups[g]) + grp, v[:, 0] - v[:, 1]))
