@@ -29,9 +29,10 @@ class TablesMixin:
 
     def _table(self, part: str | None) -> pa.Table:
         name = self._parts[0] if part is None else part
-        if name not in self._parts:
+        if name not in self._parts or getattr(self, name) is None:
+            available = [p for p in self._parts if getattr(self, p) is not None]
             raise ValidationError("is not a part of this result", argument="part", value=part,
-                                  expected=f"one of {list(self._parts)}")
+                                  expected=f"one of {available}")
         return to_arrow(getattr(self, name), name)
 
     def to_arrow(self, part: str | None = None) -> pa.Table:
@@ -50,7 +51,9 @@ class TablesMixin:
         lines = [f"{type(self).__name__}("]
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name in self._parts:
+            if f.name in self._parts and value is None:
+                text = "None"
+            elif f.name in self._parts:
                 t = self._table(f.name)
                 text = f"<{t.num_rows} rows: {', '.join(t.column_names)}>"
             elif isinstance(value, float):
