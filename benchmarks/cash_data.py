@@ -9,6 +9,7 @@ decimals and are stored exactly (decimal128(38, 8)).
 from __future__ import annotations
 
 import os
+import time
 from decimal import Decimal
 
 import numpy as np
@@ -89,6 +90,23 @@ def run_pandas_balances(df):
     return df.groupby(KEYS, observed=True, sort=False)["amount"].sum()
 
 
+def to_pandas_units(table: pa.Table):
+    """pandas with categorical keys and the amounts as int64 fixed-point units (exact, 8 decimals).
+
+    The same exact arithmetic as pmcore's kernel, minus its overflow check
+    (pandas int64 sums wrap silently; these amounts are far from the limit).
+    """
+    df = table.drop_columns(["amount"]).to_pandas()
+    col = table.column("amount").combine_chunks()
+    words = np.frombuffer(col.buffers()[1], np.int64)[2 * col.offset:2 * (col.offset + len(col))]
+    df["units"] = words[0::2].copy()  # low words: the units (|amount| < 2**63 units)
+    return df
+
+
+def run_pandas_units_balances(df):
+    return df.groupby(KEYS, observed=True, sort=False)["units"].sum()
+
+
 def check_same(pm: pa.Table, pl_frame) -> None:
     """pmcore's settled/pending columns equal the polars sums per status, exactly."""
     import polars as pl
@@ -98,6 +116,14 @@ def check_same(pm: pa.Table, pl_frame) -> None:
     got = {(r["portfolio_id"], r["strategy"], r["currency"]): r["settled"] for r in pm.to_pylist()}
     for k, v in list(settled.items())[:1000]:
         assert got[k] == v, (k, got[k], v)
+
+
+def check_same_units(pm: pa.Table, series) -> None:
+    """pmcore's settled column equals the pandas int64 unit sums of the settled lines, exactly."""
+    got = {(r["portfolio_id"], r["strategy"], r["currency"]): r["settled"] for r in pm.to_pylist()}
+    settled = series.xs("settled", level="status")
+    for key, units in list(settled.items())[:1000]:
+        assert got[key] == Decimal(int(units)).scaleb(-8), (key, got[key], units)
 
 
 def make_statement(ledger_lines: pa.Table, seed: int = 1):
@@ -170,6 +196,69 @@ def run_polars_recon(lines_pl, statement_pl):
         .when(pl.col("value_date") != pl.col("value_date_s")).then(pl.lit("date_mismatch"))
         .otherwise(pl.lit("matched")).alias("status"))
     return status, lines_pl["amount"].sum() - statement_pl["amount"].sum()
+
+
+class DecimalDictLedger:
+    """The hand-written peer of one deposit or withdrawal: Decimal amounts, dict balances, list of rows.
+
+    It does what ``Ledger.deposit``/``withdraw`` do on the hot path, minus
+    what a quick service would skip: exact amount parsing, positive-amount
+    and per-transaction checks, the daily limit, the 10 % reserve and the
+    available-cash check for withdrawals, a value date T+2 (weekends only),
+    a row and an audit event appended.
+    """
+
+    def __init__(self, limit=Decimal(10**9), reserve=Decimal("0.10")) -> None:
+        self.settled: dict = {}
+        self.pending_out: dict = {}
+        self.daily: dict = {}
+        self.rows: list = []
+        self.audit: list = []
+        self.limit, self.reserve = limit, reserve
+        self.quantum = Decimal("0.00000001")
+
+    def _value_date(self, trade_date):
+        import datetime as dt
+
+        d = dt.date.fromisoformat(trade_date)
+        n = 0
+        while n < 2:
+            d += dt.timedelta(days=1)
+            n += d.weekday() < 5
+        return d
+
+    def deposit(self, portfolio_id, currency, amount, trade_date):
+        a = Decimal(amount)
+        if a <= 0 or a != a.quantize(self.quantum) or a > self.limit:
+            raise ValueError(f"deposit refused: {amount}")
+        self.rows.append(("deposit", portfolio_id, currency, a, trade_date, self._value_date(trade_date)))
+        self.audit.append((len(self.rows), time.time_ns(), "record"))
+        return len(self.rows)
+
+    def withdraw(self, portfolio_id, currency, amount, trade_date):
+        a = Decimal(amount)
+        if a <= 0 or a != a.quantize(self.quantum) or a > self.limit:
+            raise ValueError(f"withdrawal refused: {amount}")
+        key = (portfolio_id, currency)
+        day = (portfolio_id, currency, trade_date)
+        if self.daily.get(day, 0) + a > self.limit:
+            raise ValueError("daily limit")
+        settled = self.settled.get(key, Decimal(0))
+        available = settled - self.pending_out.get(key, Decimal(0)) - (settled * self.reserve).quantize(self.quantum)
+        if a > available:
+            raise ValueError("exceeds available cash")
+        self.pending_out[key] = self.pending_out.get(key, Decimal(0)) + a
+        self.daily[day] = self.daily.get(day, 0) + a
+        self.rows.append(("withdrawal", portfolio_id, currency, -a, trade_date, self._value_date(trade_date)))
+        self.audit.append((len(self.rows), time.time_ns(), "record"))
+        return len(self.rows)
+
+
+def new_peer_ledger():
+    led = DecimalDictLedger()
+    for p in range(100):
+        led.settled[(f"P{p}", "USD")] = Decimal("1000000")
+    return led
 
 
 def new_ledger():

@@ -38,6 +38,19 @@ def test_balances(benchmark, ledger_lines, impl):
         assert out.height > 0
 
 
+@pytest.mark.parametrize("impl", ["pmcore", "pandas-units"])
+def test_balances_pandas_units(benchmark, ledger_lines, impl):
+    """The large ledger beside pandas summing exact int64 fixed-point units (the same arithmetic)."""
+    benchmark.group = f"cash balances vs pandas int64 units, {ledger_lines.num_rows:,} lines (exact)"
+    if impl == "pmcore":
+        cd.run_pmcore_balances(ledger_lines)
+        benchmark(cd.run_pmcore_balances, ledger_lines)
+    else:
+        df = cd.to_pandas_units(ledger_lines)
+        out = benchmark(cd.run_pandas_units_balances, df)
+        cd.check_same_units(cd.run_pmcore_balances(ledger_lines), out)
+
+
 @pytest.mark.parametrize("impl", ["pmcore", "pandas-decimal", "pandas-float (inexact)"])
 def test_balances_pandas(benchmark, ledger_lines_peer, impl):
     """The same on the pandas-sized ledger: Decimal objects (exact) and float64 (inexact)."""
@@ -79,17 +92,27 @@ def test_reconcile(benchmark, recon_data, impl):
         benchmark(cd.run_pandas_recon, a, b)
 
 
-def test_single_deposit(benchmark):
-    """One deposit validated and recorded from Python (target: p99 under 100 us)."""
-    benchmark.group = "single transaction"
-    led = cd.new_ledger()
+@pytest.mark.parametrize("impl", ["pmcore", "decimal-dict"])
+def test_single_deposit(benchmark, impl):
+    """One deposit validated and recorded from Python (target: p99 under 100 us), beside a hand-written one."""
+    benchmark.group = "single deposit"
     counter = iter(range(10**9))
-    benchmark(lambda: led.deposit(f"P{next(counter) % 100}", "USD", "125.50", trade_date="2026-11-20"))
+    if impl == "pmcore":
+        led = cd.new_ledger()
+        benchmark(lambda: led.deposit(f"P{next(counter) % 100}", "USD", "125.50", trade_date="2026-11-20"))
+    else:
+        peer = cd.new_peer_ledger()
+        benchmark(lambda: peer.deposit(f"P{next(counter) % 100}", "USD", "125.50", "2026-11-20"))
 
 
-def test_single_withdrawal(benchmark):
+@pytest.mark.parametrize("impl", ["pmcore", "decimal-dict"])
+def test_single_withdrawal(benchmark, impl):
     """One withdrawal with the limit, reserve and available checks (target: p99 under 100 us)."""
-    benchmark.group = "single transaction"
-    led = cd.new_ledger()
+    benchmark.group = "single withdrawal"
     counter = iter(range(10**9))
-    benchmark(lambda: led.withdraw(f"P{next(counter) % 100}", "USD", "0.01", trade_date="2026-11-20"))
+    if impl == "pmcore":
+        led = cd.new_ledger()
+        benchmark(lambda: led.withdraw(f"P{next(counter) % 100}", "USD", "0.01", trade_date="2026-11-20"))
+    else:
+        peer = cd.new_peer_ledger()
+        benchmark(lambda: peer.withdraw(f"P{next(counter) % 100}", "USD", "0.01", "2026-11-20"))
