@@ -1,4 +1,4 @@
-"""Performance attribution: Brinson (BHB, Brinson-Fachler), multi-level, linking, currency, factor.
+"""Performance attribution: Brinson (BHB, Brinson-Fachler, geometric), multi-level, linking, currency, factor.
 
 Every function takes long frames (pyarrow, polars or pandas) and returns a
 frozen result whose frames are of the caller's kind.
@@ -15,6 +15,7 @@ from .factor import (
     factor_regression,
     holdings_factor_attribution,
 )
+from .geometric import GeometricResult, geometric_brinson
 from .risk import RiskAttributionResult, risk_attribution
 
 __all__ = [
@@ -22,12 +23,14 @@ __all__ = [
     "ContributionResult",
     "CurrencyResult",
     "FactorRegressionResult",
+    "GeometricResult",
     "HoldingsFactorResult",
     "RiskAttributionResult",
     "brinson",
     "contribution",
     "currency_attribution",
     "factor_regression",
+    "geometric_brinson",
     "holdings_factor_attribution",
     "risk_attribution",
 ]

@@ -260,8 +260,8 @@ def brinson(
     :math:`k_t` so that linked effects sum to the arithmetic compounded
     active return :math:`\prod(1+R_t) - \prod(1+B_t)`; see
     :mod:`pmcore.attribution.linking` for the four methods. All are
-    arithmetic: the geometric variant (excess return
-    :math:`(1+R)/(1+B) - 1`) is not linked here.
+    arithmetic; for the geometric variant (excess return
+    :math:`(1+R)/(1+B) - 1`) see :func:`geometric_brinson`.
 
     Examples
     --------

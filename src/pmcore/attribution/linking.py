@@ -42,7 +42,8 @@ Frongello (2002)
 All four are *arithmetic*: linked effects sum exactly to :math:`R - B`. The
 *geometric* alternative measures the excess return as
 :math:`(1+R)/(1+B) - 1` and compounds geometric effects period by period
-without any smoothing; pmcore does not compute geometric effects.
+without any smoothing of the totals: see
+:func:`pmcore.attribution.geometric_brinson`.
 """
 
 from __future__ import annotations
