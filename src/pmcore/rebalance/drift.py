@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 from ..errors import ValidationError
 from ..frames import encode, float_column, frame_kind, from_arrow, id_column, require_columns, to_arrow
 from ..kernels.book import group_rows
-from ..kernels.rebalance import ARGMAX, MAX_ABS, TOTAL_ABS, drift_accounts, drift_tracking_error
+from ..kernels.rebalance import ARGMAX, MAX_ABS, TOTAL_ABS, drift_accounts, drift_tracking_error, holdings_drift
 
 __all__ = ["Drift", "drift"]
 
@@ -41,6 +41,11 @@ class Drift:
         int64[n_accounts]: row of the largest ``|drift|`` (-1 if none).
     kind : str
         Kind of frame that conversions without an argument return.
+    quantity, price, value : numpy.ndarray or None
+        From positions and prices only: quantity per row (the cash row holds
+        the cash amount), price per key (1 for cash) and value per account.
+    cash_code : int
+        Key code of the cash row (-1 without positions and prices).
     """
 
     by: str
@@ -57,6 +62,10 @@ class Drift:
     tracking_error: np.ndarray
     max_row: np.ndarray
     kind: str
+    quantity: np.ndarray | None = None
+    price: np.ndarray | None = None
+    value: np.ndarray | None = None
+    cash_code: int = -1
 
     @property
     def n_accounts(self) -> int:
@@ -122,6 +131,37 @@ def row_label(table: pa.Table, row: int, by: str = "instrument_id") -> str:
     return ", ".join(parts) or f"row {row}"
 
 
+def _same_kind(id_type: pa.DataType, value: Any) -> bool:
+    if pa.types.is_integer(id_type):
+        return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+    return isinstance(value, str)
+
+
+def _prices(prices: Any, keys: pa.Array, w_code: np.ndarray, w_t: pa.Table, t_code: np.ndarray,
+            t_t: pa.Table, cash_code: int) -> np.ndarray:
+    """float64[n_keys]: price of every key (1 for cash); an instrument held or targeted needs one."""
+    p_t = to_arrow(prices, "prices")
+    require_columns(p_t, "prices", ["instrument_id", "price"])
+    px = float_column(p_t, "prices", "price")
+    pid = id_column(p_t, "prices", "instrument_id")
+    bad = px <= 0
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise ValidationError(f"holds a price <= 0 for instrument {pid[row].as_py()!r}", argument="prices",
+                              column="price", row=row, value=float(px[row]), expected="a price > 0")
+    code, _ = encode(pid, keys)
+    out = np.full(len(keys), np.nan)
+    out[code[code >= 0]] = px[code >= 0]
+    out[cash_code] = 1.0
+    for codes, table, arg in ((w_code, w_t, "positions"), (t_code, t_t, "targets")):
+        missing = np.isnan(out[codes]) if len(codes) else np.zeros(0, bool)
+        if missing.any():
+            row = int(np.flatnonzero(missing)[0])
+            raise ValidationError(f"has no price for {row_label(table, row)}", argument="prices",
+                                  column="price", expected=f"a price for every instrument in {arg}")
+    return out
+
+
 def _as_table(obj: Any, arg: str) -> pa.Table:
     if isinstance(obj, Drift):
         raise ValidationError("is a Drift result; pass the weights frame", argument=arg)
@@ -156,6 +196,9 @@ def drift(
     instruments: Any = None,
     covariance: Any = None,
     target_tolerance: float = _TARGET_SUM_TOL,
+    prices: Any = None,
+    cash: Any = None,
+    cash_id: Any = "CASH",
 ) -> Drift:
     """Drift of every account's current weights from its target weights.
 
@@ -232,19 +275,31 @@ def drift(
         raise ValidationError("is out of range", argument="target_tolerance", value=target_tolerance,
                               expected="a number in [0, 1)")
     kind = frame_kind(weights)
-    w_t = _as_table(weights, "weights")
-    require_columns(w_t, "weights", ["portfolio_id", "instrument_id", "weight"])
+    holdings = prices is not None
+    w_arg = "positions" if holdings else "weights"
+    w_t = _as_table(weights, w_arg)
+    if holdings and by != "instrument_id":
+        raise ValidationError("must be 'instrument_id' with positions and prices", argument="by", value=by,
+                              hint="compute weights first, e.g. with pmcore.positions, to drift by a group")
+    require_columns(w_t, w_arg, ["portfolio_id", "instrument_id", "quantity" if holdings else "weight"])
     t_t = _as_table(targets, "targets")
     require_columns(t_t, "targets", [by, "target_weight"])
-    w_val = float_column(w_t, "weights", "weight")
+    w_val = float_column(w_t, w_arg, "quantity" if holdings else "weight")
     t_val = float_column(t_t, "targets", "target_weight")
-    if (t_val < 0).any():
-        row = int(np.flatnonzero(t_val < 0)[0])
+    w_iid = id_column(w_t, w_arg, "instrument_id")
+    t_key = id_column(t_t, "targets", by)
+    if holdings and pa.types.is_integer(w_iid.type) and cash_id == "CASH":
+        cash_id = -1
+    neg = t_val < 0
+    if holdings and neg.any():  # a levered target borrows: only the cash row may be negative
+        neg &= ~np.asarray(pc.equal(t_key, pa.scalar(cash_id).cast(t_key.type)).fill_null(False)) \
+            if _same_kind(t_key.type, cash_id) else neg
+    if neg.any():
+        row = int(np.flatnonzero(neg)[0])
         raise ValidationError(f"holds a negative target for {row_label(t_t, row, by)}", argument="targets",
                               column="target_weight", row=row, value=float(t_val[row]),
-                              expected="a weight >= 0 (long-only targets)")
-    w_iid = id_column(w_t, "weights", "instrument_id")
-    t_key = id_column(t_t, "targets", by)
+                              expected="a weight >= 0 (long-only targets" +
+                              ("; only the cash row may be negative)" if holdings else ")"))
 
     inst_t = to_arrow(instruments, "instruments") if instruments is not None else None
     if by != "instrument_id":
@@ -280,6 +335,13 @@ def drift(
             all_ids = (pc.unique(pa.chunked_array([a.cast(id_parts[0].type) for a in id_parts]))
                        if id_parts else pa.array([], pa.string()))
         keys = all_ids
+        if holdings:
+            if not _same_kind(keys.type if len(keys) else w_iid.type, cash_id):
+                raise ValidationError("has a different type than the instrument ids", argument="cash_id",
+                                      value=cash_id, expected="a string for string ids, an integer for integer ids")
+            cash_arr = pa.array([cash_id]).cast(keys.type if len(keys) else w_iid.type)
+            if not pc.is_in(cash_arr, value_set=keys)[0].as_py():
+                keys = pa.concat_arrays([keys.cast(cash_arr.type), cash_arr]) if len(keys) else cash_arr
         w_code, _ = encode(w_iid, keys)
         if len(w_code) and w_code.min() < 0:
             row = int(np.flatnonzero(w_code < 0)[0])
@@ -296,8 +358,30 @@ def drift(
                               expected=f"a {by} of 'instruments'")
     n_keys = len(keys)
 
+    w_pid = id_column(w_t, w_arg, "portfolio_id")
+    if holdings:
+        cash_code = int(encode(pa.array([cash_id]).cast(keys.type), keys)[0][0])
+        if len(w_code) and (w_code == cash_code).any():
+            row = int(np.flatnonzero(w_code == cash_code)[0])
+            raise ValidationError(f"holds the cash id {cash_id!r} as an instrument", argument="positions",
+                                  column="instrument_id", row=row, expected="cash in 'cash'",
+                                  hint="pass cash balances as cash=, or choose another cash_id")
+        price_key = _prices(prices, keys, w_code, w_t, t_code, t_t, cash_code)
+        if cash is not None:
+            c_t = to_arrow(cash, "cash")
+            require_columns(c_t, "cash", ["portfolio_id", "amount"])
+            c_amt = float_column(c_t, "cash", "amount")
+            c_pid = id_column(c_t, "cash", "portfolio_id")
+            if len(c_pid) and len(w_pid) and pa.types.is_integer(c_pid.type) != pa.types.is_integer(w_pid.type):
+                raise ValidationError("has a different id type than positions.portfolio_id", argument="cash",
+                                      column="portfolio_id")
+            if len(c_pid):  # one cash row per account (balances summed)
+                c_code, c_pid = encode(c_pid)
+                c_amt = np.bincount(c_code, weights=c_amt, minlength=len(c_pid))
+                w_pid = pa.concat_arrays([w_pid, c_pid.cast(w_pid.type)]) if len(w_pid) else c_pid
+                w_code = np.concatenate([w_code, np.full(len(c_pid), cash_code, np.int32)])
+                w_val = np.concatenate([w_val, c_amt])
     # accounts: those with weights, plus those with their own targets
-    w_pid = id_column(w_t, "weights", "portfolio_id")
     per_account = "portfolio_id" in t_t.column_names
     t_pid = id_column(t_t, "targets", "portfolio_id") if per_account else None
     parts = [w_pid] + ([t_pid] if t_pid is not None and len(t_pid) else [])
@@ -311,7 +395,7 @@ def drift(
     w_pcode, _ = encode(w_pid.cast(id_type), universe)
     offsets, order, dup = group_rows(w_pcode.astype(np.int32), n_p, w_code.astype(np.int32), max(n_keys, 1))
     if dup >= 0 and by == "instrument_id":
-        raise ValidationError("repeats a (portfolio_id, instrument_id) pair", argument="weights",
+        raise ValidationError("repeats a (portfolio_id, instrument_id) pair", argument=w_arg,
                               column="instrument_id", row=int(dup),
                               value=(w_pid[int(dup)].as_py(), w_iid[int(dup)].as_py()),
                               expected="one row per account and instrument", hint="aggregate the rows first")
@@ -344,8 +428,14 @@ def drift(
                               expected=f"a sum of 1 within {target_tolerance:g}",
                               hint="add a cash row to absorb the remainder")
 
-    out_off, out_code, cur, tgt, dft, rel, summary = drift_accounts(
-        offsets, code, wv, t_start, t_end, tc, tv, max(n_keys, 1))
+    if holdings:
+        out_off, out_code, qty, cur, tgt, value, dft, rel, summary = holdings_drift(
+            offsets, code, wv, price_key, t_start, t_end, tc, tv, max(n_keys, 1))
+    else:
+        out_off, out_code, cur, tgt, dft, rel, summary = drift_accounts(
+            offsets, code, wv, t_start, t_end, tc, tv, max(n_keys, 1))
+        qty = value = price_key = None
+        cash_code = -1
     if covariance is not None:
         cov_index, cov = _covariance(covariance, keys, by)
         te = drift_tracking_error(out_off, out_code, dft, cov_index, cov)
@@ -357,4 +447,5 @@ def drift(
         max_drift=summary[:, MAX_ABS].copy(), total_drift=summary[:, TOTAL_ABS].copy(),
         tracking_error=te, max_row=summary[:, ARGMAX].astype(np.int64),
         kind=kind if kind != "other" else "arrow",
+        quantity=qty, price=price_key, value=value, cash_code=cash_code,
     )
