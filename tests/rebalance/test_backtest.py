@@ -1,0 +1,245 @@
+"""The backtest kernel against its plain-Python twin, closed forms and properties.
+
+Oracle comparisons with bt and cvxportfolio are in ``test_backtest_oracles.py``;
+inputs, frames and bad input in ``test_backtest_api.py``.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pmcore.kernels import backtest as K
+from pmcore.rebalance.backtest import backtest
+
+
+def twin(prices, days, flows, calendar, target, rates, threshold, min_interval, long_term, mode,
+         initial_value):
+    """Plain-Python backtest written from the documented rules (lists, a deque of lots per asset)."""
+    T, N = len(prices), len(target)
+    shares, basis = [0.0] * N, [0.0] * N
+    lots = [deque() for _ in range(N)]  # [day, quantity]
+    cash, last_day = initial_value, None
+    rows = []
+    for t in range(T):
+        p = prices[t]
+        cash += flows[t]
+        held = [shares[i] * p[i] for i in range(N)]
+        value = cash + sum(held)
+        fire = t == 0
+        if not fire and calendar[t] and (last_day is None or days[t] - last_day >= min_interval) and value > 0:
+            fire = max(abs(held[i] / value - target[i]) for i in range(N)) > threshold
+        turnover = costs = g_short = g_long = 0.0
+        if fire and value > 0:
+            if mode == "value":  # fixed point of C = sum c |w (V - C) - H| (a contraction)
+                c_total = 0.0
+                for _ in range(200):
+                    c_total = sum(rates[i] * abs(target[i] * (value - c_total) - held[i]) for i in range(N))
+                trades = [target[i] * (value - c_total) - held[i] for i in range(N)]
+            else:
+                trades = [target[i] * value - held[i] for i in range(N)]
+                if mode == "trades":
+                    trades = [a / (1 + rates[i]) if a > 0 else a / (1 - rates[i]) for i, a in enumerate(trades)]
+            trades = [-held[i] if target[i] == 0 else max(u, -held[i]) for i, u in enumerate(trades)]
+            paid = [rates[i] * abs(u) for i, u in enumerate(trades)]
+            for i, u in enumerate(trades):
+                if u > 0:
+                    shares[i] += u / p[i]
+                    basis[i] += u + paid[i]
+                    lots[i].append([days[t], u / p[i]])
+                elif u < 0:
+                    full = u == -held[i]
+                    sold = shares[i] if full else min(-u / p[i], shares[i])
+                    removed = basis[i] * sold / shares[i]
+                    gain = sold * p[i] - paid[i] - removed
+                    left, long_q = sold, 0.0
+                    while left > 0 and lots[i]:
+                        take = min(lots[i][0][1], left)
+                        if days[t] - lots[i][0][0] > long_term:
+                            long_q += take
+                        lots[i][0][1] -= take
+                        left -= take
+                        if lots[i][0][1] <= 0:
+                            lots[i].popleft()
+                    g_long += gain * long_q / sold
+                    g_short += gain * (1 - long_q / sold)
+                    if full or sold == shares[i]:
+                        shares[i], basis[i] = 0.0, 0.0
+                        lots[i].clear()
+                    else:
+                        shares[i] -= sold
+                        basis[i] -= removed
+            costs = c_total if mode == "value" else sum(paid)
+            cash -= sum(trades) + costs
+            turnover = sum(abs(u) for u in trades) / (2 * value)
+            last_day = days[t]
+        held = [shares[i] * p[i] for i in range(N)]
+        equity = cash + sum(held)
+        rows.append((equity, cash, turnover, costs, g_short, g_long, float(fire and value > 0),
+                     [h / equity for h in held]))
+    return rows
+
+
+def run_kernel(prices, days, flows, calendar, target, rates, threshold, min_interval, long_term, mode,
+               initial_value, chunks=1):
+    T, N = prices.shape
+    shares, basis, lots = np.zeros(N), np.zeros(N), np.zeros((T, N))
+    head = np.zeros(N, dtype=np.int64)
+    state = np.array([initial_value, -np.inf, 1.0])
+    out, weights = np.zeros((T, K.N_OUT)), np.zeros((T, N))
+    params = np.array([threshold, min_interval, long_term, {"value": 0, "cash": 1, "trades": 2}[mode]], float)
+    bounds = np.linspace(0, T, chunks + 1).astype(int)
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        assert K.simulate(prices, days, flows, calendar, target, rates, params, shares, basis, lots, head,
+                          state, out, weights, a, b, False) == b
+    return out, weights
+
+
+@st.composite
+def scenarios(draw):
+    T = draw(st.integers(1, 40))
+    N = draw(st.integers(1, 5))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    prices = 50 * np.cumprod(1 + rng.normal(0, 0.03, (T, N)), axis=0)
+    days = np.cumsum(rng.integers(1, 120, T)).astype(np.int64)
+    flows = np.where(rng.random(T) < 0.2, rng.normal(0, 200, T), 0.0)
+    calendar = rng.random(T) < draw(st.sampled_from([0.2, 0.6, 1.0]))
+    w = rng.random(N) * (rng.random(N) < 0.8)
+    target = w / max(w.sum(), 1e-9) * draw(st.sampled_from([1.0, 0.9]))
+    rates = rng.uniform(0, 0.01, N)
+    threshold = draw(st.sampled_from([-1.0, 0.0, 0.02, 0.1]))
+    return dict(prices=prices, days=days, flows=flows, calendar=calendar, target=target, rates=rates,
+                threshold=threshold, min_interval=draw(st.sampled_from([0, 30, 90])),
+                long_term=draw(st.sampled_from([0, 120, 365])),
+                mode=draw(st.sampled_from(["value", "cash", "trades"])), initial_value=1000.0)
+
+
+@given(scenarios(), st.integers(1, 4))
+def test_kernel_agrees_with_python_twin(case, chunks):
+    out, weights = run_kernel(**case, chunks=chunks)
+    ref = twin(**case)
+    expect = np.array([r[:7] for r in ref])
+    np.testing.assert_allclose(out, expect, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(weights, np.array([r[7] for r in ref]), rtol=1e-9, atol=1e-12)
+
+
+def _prices(T=300, N=4, seed=1):
+    rng = np.random.default_rng(seed)
+    return 100 * np.cumprod(1 + rng.normal(0.0003, 0.015, (T, N)), axis=0)
+
+
+def test_buy_and_hold_closed_form():
+    """No costs, no rebalance after the first date: V_t = V_0 * sum_i w_i p_t,i / p_0,i."""
+    P = _prices()
+    w = np.array([0.4, 0.3, 0.2, 0.1])
+    res = backtest(P, w, frequency=len(P) + 1, initial_value=1000.0)
+    np.testing.assert_allclose(res.equity, 1000.0 * (P / P[0]) @ w, rtol=1e-12)
+    assert res.n_rebalances == 1
+
+
+def test_daily_rebalance_closed_form():
+    """Daily rebalancing without costs: r_t = sum_i w_i r_t,i (fixed-weight portfolio)."""
+    P = _prices()
+    w = np.array([0.4, 0.3, 0.2, 0.05])  # 5 % cash earns nothing
+    res = backtest(P, w, frequency="daily")
+    np.testing.assert_allclose(res.returns[1:], (P[1:] / P[:-1] - 1) @ w, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(res.metrics["total_return"], res.equity[-1] / res.equity[0] - 1, rtol=1e-10)
+
+
+@pytest.mark.parametrize("costs_from", ["value", "cash", "trades"])
+@given(bps=st.floats(0.5, 200), seed=st.integers(0, 1000), every=st.integers(1, 40))
+def test_costs_only_lower_equity(costs_from, bps, seed, every):
+    P = _prices(T=120, seed=seed)
+    w = np.array([0.25, 0.25, 0.3, 0.2])
+    free = backtest(P, w, frequency=every)
+    paid = backtest(P, w, frequency=every, cost_bps=bps, costs_from=costs_from)
+    assert (paid.equity <= free.equity * (1 + 1e-12)).all()
+    assert paid.equity[-1] < free.equity[-1]
+    assert paid.total_costs > 0
+
+
+@given(bps=st.floats(0, 300), seed=st.integers(0, 1000), every=st.integers(1, 30))
+def test_weights_after_rebalance_equal_targets(bps, seed, every):
+    P = _prices(T=90, seed=seed)
+    w = np.array([0.1, 0.5, 0.0, 0.35])
+    res = backtest(P, w, frequency=every, cost_bps=bps)
+    np.testing.assert_allclose(res.weights[res.rebalanced], np.broadcast_to(w, (res.n_rebalances, 4)),
+                               atol=1e-12)
+    # value after trades = value before - costs, exactly
+    np.testing.assert_allclose(res.cash[res.rebalanced],
+                               (1 - w.sum()) * res.equity[res.rebalanced], rtol=1e-9, atol=1e-6)
+
+
+@given(seed=st.integers(0, 1000), threshold=st.floats(0.01, 0.2))
+def test_drift_trigger_fires_only_past_the_threshold(seed, threshold):
+    P = _prices(T=200, seed=seed)
+    w = np.array([0.25, 0.25, 0.25, 0.25])
+    res = backtest(P, w, frequency=None, threshold=threshold)
+    pre = np.vstack([res.weights[0], res.weights[:-1]]) * (P / np.vstack([P[0], P[:-1]]))
+    pre = pre / pre.sum(axis=1, keepdims=True)
+    drift = np.abs(pre - w).max(axis=1)
+    np.testing.assert_array_equal(res.rebalanced[1:], drift[1:] > threshold)
+
+
+def test_min_interval_spaces_rebalances():
+    P = _prices(T=200)
+    dates = np.datetime64("2020-01-01") + np.arange(200)
+    res = backtest(P, [0.25] * 4, frequency="daily", min_interval_days=7, dates=dates)
+    gaps = np.diff(np.flatnonzero(res.rebalanced))
+    assert (gaps == 7).all()
+
+
+def test_no_look_ahead():
+    """Appending later prices never changes the earlier path."""
+    P = _prices(T=250)
+    kw = {"frequency": 10, "cost_bps": 20.0, "threshold": 0.01}
+    short, full = backtest(P[:150], [0.3, 0.3, 0.2, 0.2], **kw), backtest(P, [0.3, 0.3, 0.2, 0.2], **kw)
+    np.testing.assert_array_equal(short.equity, full.equity[:150])
+    np.testing.assert_array_equal(short.weights, full.weights[:150])
+
+
+def test_scale_invariance():
+    """Doubling the capital doubles equity and costs, leaves returns and weights unchanged."""
+    P = _prices()
+    a = backtest(P, [0.3, 0.3, 0.2, 0.2], cost_bps=10, frequency=20, initial_value=1000.0)
+    b = backtest(P, [0.3, 0.3, 0.2, 0.2], cost_bps=10, frequency=20, initial_value=2000.0)
+    np.testing.assert_allclose(b.equity, 2 * a.equity, rtol=1e-12)
+    np.testing.assert_allclose(b.costs, 2 * a.costs, rtol=1e-12)
+    np.testing.assert_allclose(b.weights, a.weights, atol=1e-14)
+
+
+def test_tax_hand_example():
+    """Two assets, one sale: average cost, FIFO dating, costs in basis and proceeds (worked by hand).
+
+    Day 0: 1000 cash into A at 10 (half) and B at 10 (half): 50 shares each.
+    Day 400: A at 20, B at 10; value 1500, target 50/50 -> sell 250 of A (12.5 shares,
+    bought 400 days earlier: long term), basis 12.5 * 10 = 125, gain 125. No costs.
+    """
+    P = np.array([[10.0, 10.0], [20.0, 10.0]])
+    dates = np.array(["2020-01-01", "2021-02-04"], dtype="datetime64[D]")
+    res = backtest(P, [0.5, 0.5], frequency="daily", dates=dates, initial_value=1000.0,
+                   short_term_rate=0.4, long_term_rate=0.2)
+    assert res.realized_long_term.tolist() == [0.0, 125.0]
+    assert res.realized_short_term.tolist() == [0.0, 0.0]
+    assert res.tax == pytest.approx(0.2 * 125.0)
+    short = backtest(P, [0.5, 0.5], frequency="daily", dates=dates, initial_value=1000.0, long_term_days=500)
+    assert short.realized_short_term.tolist() == [0.0, 125.0]
+
+
+@pytest.mark.parametrize("costs_from", ["value", "cash", "trades"])
+@given(seed=st.integers(0, 1000), bps=st.floats(0, 100))
+def test_gains_add_up_to_profit_when_everything_is_sold(costs_from, seed, bps):
+    """Sell the whole book on the last date: realized gains (costs in basis and proceeds) = profit."""
+    P = _prices(T=151, seed=seed)  # the last row is a calendar row of frequency 15
+    w = np.array([0.4, 0.1, 0.3, 0.2])
+    last = len(P) - 1
+    res = backtest(P, lambda ctx: w if ctx.index < last else np.zeros(4), frequency=15, cost_bps=bps,
+                   costs_from=costs_from, initial_value=1e4)
+    assert res.rebalanced[last] and res.weights[last].sum() == 0
+    realized = res.realized_short_term.sum() + res.realized_long_term.sum()
+    assert realized == pytest.approx(res.equity[-1] - 1e4, rel=1e-9, abs=1e-7)
