@@ -79,7 +79,8 @@ def market_data(prices: Any, dates: Any, date_column: str, asset_column: str, pr
     else:
         if kind == "pandas" and date_column not in prices.columns:
             pd = sys.modules["pandas"]
-            if isinstance(prices.index, pd.DatetimeIndex):
+            prices = prices.copy(deep=False)
+            if not isinstance(prices.index, pd.RangeIndex):  # dates in the index
                 prices = prices.rename_axis(date_column).reset_index()
         table = to_arrow(prices, "prices")
         require_columns(table, "prices", [date_column])
