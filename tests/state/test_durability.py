@@ -170,6 +170,8 @@ def test_as_of_and_daily_snapshots(tmp_path):
         with pytest.raises(PmcoreError, match="read-only"):
             past.apply_fill(99, "P0", "I0", 1.0, 1.0)
     before_any = s.as_of(t0)
+    with pytest.raises(ValidationError, match="timestamp: is before the state was created"):
+        s.as_of(-1)
     assert before_any.positions(portfolios=["P0"]).num_rows == s.as_of(0).positions(portfolios=["P0"]).num_rows
     hist = s.history()
     days = sorted(set(hist.column("date").to_pylist()))

@@ -196,13 +196,27 @@ def test_atomic_batch_is_all_or_nothing(state):
     fills = fills.set_column(4, "quantity", pa.compute.abs(fills.column("quantity")))
     bad = pa.table({"fill_id": [999], "timestamp": pa.array([5], pa.int64()), "portfolio_id": ["P0"],
                     "instrument_id": ["I0"], "quantity": [-1e12], "price": [10.0], "fee": [0.0]})
-    with pytest.raises(ValidationError, match="row 30: fill 999 would take a no-short cash account below zero"):
+    with pytest.raises(ValidationError, match=r"row 30: fill 999 would take a no-short cash account below zero "
+                                              r"\(portfolio 'P0', instrument 'I0'\)"):
         state.apply_fills(pa.concat_tables([fills, bad]))
     assert state._core.arrays_equal(before)
     bad_static = fills.set_column(4, "quantity", pa.array([1.0] * 29 + [0.0]))
     with pytest.raises(ValidationError, match="row 29") as info:
         state.apply_fills(bad_static)
     assert "quantity must be a finite non-zero number" in str(info.value)
+    assert state._core.arrays_equal(before)
+
+
+def test_bad_columns_name_the_argument_and_column(state):
+    before = state._core.copy()
+    fills = pa.table({"fill_id": [1], "portfolio_id": ["P0"], "instrument_id": ["I0"], "quantity": ["1"],
+                      "price": [10.0]})
+    with pytest.raises(ValidationError, match="fills: column 'quantity': has the wrong type"):
+        state.apply_fills(fills)
+    with pytest.raises(ValidationError, match="cash_flows: column 'amount': has the wrong type"):
+        state.apply_cash_flows(pa.table({"portfolio_id": ["P0"], "amount": ["5"]}))
+    with pytest.raises(ValidationError, match="fills.*'price'"):
+        state.apply_fills(fills.drop_columns(["price"]))
     assert state._core.arrays_equal(before)
 
 
@@ -275,8 +289,10 @@ def test_cash_flows(state):
     assert flows_by == {"P0": pytest.approx(100.0 - 12.5), "P1": 0.0, "P2": 0.0, "P3": 0.0}  # external flows only
     with pytest.raises(ValidationError, match="duplicate"):
         state.apply_cash_flows(flows.slice(0, 1))
-    with pytest.raises(ValidationError, match="withdrawal larger than available cash"):
+    with pytest.raises(ValidationError, match=r"withdrawal larger than available cash \(portfolio 'P0', "
+                                              r"currency 'USD'\)") as info:
         state.apply_cash_flow("P0", 1e9, flow_type="withdrawal")
+    assert info.value.argument == "cash_flows" and info.value.row == 0
     with pytest.raises(ValidationError, match="amount must be finite"):
         state.apply_cash_flow("P0", -5.0, flow_type="deposit")
     r = state.apply_cash_flows(pa.table({"portfolio_id": ["P0", "P0"], "amount": [1e9, 1.0],

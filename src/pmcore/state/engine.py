@@ -473,7 +473,7 @@ class PortfolioState(QueryMixin, HistoryMixin, BatchReportMixin):
         >>> state.apply_fill("s2", "A", "X", -7.0, 120.0)
         Traceback (most recent call last):
         ...
-        pmcore.errors.ValidationError: fills: fill 's2' would take a no-short cash account below zero; got ('A', 'X')
+        pmcore.errors.ValidationError: fills: fill 's2' would take a no-short cash account below zero (portfolio 'A', instrument 'X'); got -7.0
         """
         t0 = time.perf_counter_ns()
         p = self._pidx.get(portfolio_id, -1)
@@ -531,8 +531,8 @@ class PortfolioState(QueryMixin, HistoryMixin, BatchReportMixin):
             if code != ks.OK:
                 if code == ks.REJ_DUPLICATE:
                     return self._duplicate(fill_id)
-                raise ValidationError(f"fill {fill_id!r} {vi.FILL_REASONS[code]}", argument="fills",
-                                      value=(portfolio_id, instrument_id))
+                raise ValidationError(f"fill {fill_id!r} {vi.FILL_REASONS[code]} (portfolio {portfolio_id!r}, "
+                                      f"instrument {instrument_id!r})", argument="fills", value=quantity)
             if not use_id:
                 core.str_ids.add(fill_id)
             core.version += 1
@@ -681,14 +681,14 @@ class PortfolioState(QueryMixin, HistoryMixin, BatchReportMixin):
                 self._str_duplicates(str_ids, reason)
             status = reason
             if atomic:
-                self._raise_first(status, raw_ids, "fills")
+                self._raise_first(status, raw_ids, "fills", port, inst)
             self._maybe_daily(int(ts.max()) if n else 0)
             want = report or bool(self._subs)
             before = self._snapshot_values(port[status == ks.OK]) if want else None
             bad, touched = core.apply_fills(f, status, atomic=atomic, ignore_dup=self._duplicates == "ignore",
                                             want_touched=want)
             if bad >= 0:
-                self._raise_first(status, raw_ids, "fills")
+                self._raise_first(status, raw_ids, "fills", port, inst)
             ok = status == ks.OK
             all_ok = bool(ok.all())
             n_ok = n if all_ok else int(ok.sum())
@@ -737,7 +737,8 @@ class PortfolioState(QueryMixin, HistoryMixin, BatchReportMixin):
             else:
                 batch.add(x)
 
-    def _raise_first(self, status: np.ndarray, raw_ids, arg: str) -> None:
+    def _raise_first(self, status: np.ndarray, raw_ids, arg: str, port: np.ndarray, other: np.ndarray) -> None:
+        """Raise for the first rejected row: its id, reason, portfolio and instrument (or currency)."""
         bad = np.flatnonzero((status != ks.OK) & (status != ks.IGNORED))
         if len(bad) == 0:
             return
@@ -746,7 +747,16 @@ class PortfolioState(QueryMixin, HistoryMixin, BatchReportMixin):
         what = "fill" if arg == "fills" else "cash flow"
         ident = raw_ids[r].as_py() if raw_ids is not None else None
         name = f"{what} {ident!r}" if ident is not None else what
-        raise ValidationError(f"{name} {vi.FILL_REASONS[code]}; the batch was not applied", argument=arg, row=r,
+        where = []
+        if port[r] >= 0:
+            where.append(f"portfolio {self._pids[int(port[r])]!r}")
+        if other[r] >= 0:
+            if arg == "fills":
+                where.append(f"instrument {self._iids[int(other[r])]!r}")
+            else:
+                where.append(f"currency {self._u.currencies[int(other[r])].as_py()!r}")
+        at = f" ({', '.join(where)})" if where else ""
+        raise ValidationError(f"{name} {vi.FILL_REASONS[code]}{at}; the batch was not applied", argument=arg, row=r,
                               hint="pass atomic=False to apply the other rows and get per-row rejections")
 
     # ------------------------------------------------------------------ cash flows
@@ -785,7 +795,7 @@ class PortfolioState(QueryMixin, HistoryMixin, BatchReportMixin):
         >>> state.apply_cash_flows({"portfolio_id": ["A"], "amount": [500.0], "flow_type": ["withdrawal"]})
         Traceback (most recent call last):
         ...
-        pmcore.errors.ValidationError: cash_flows: row 0: cash flow withdrawal larger than available cash; the batch was not applied. Hint: pass atomic=False to apply the other rows and get per-row rejections
+        pmcore.errors.ValidationError: cash_flows: row 0: cash flow withdrawal larger than available cash (portfolio 'A', currency 'USD'); the batch was not applied. Hint: pass atomic=False to apply the other rows and get per-row rejections
         """
         t0 = time.perf_counter_ns()
         table = vi.frame(flows, "cash_flows", ("portfolio_id", "amount"))
@@ -795,7 +805,7 @@ class PortfolioState(QueryMixin, HistoryMixin, BatchReportMixin):
         port, _ = vi.codes(table, "cash_flows", "portfolio_id", u.portfolio_ids)
         ccy, _ = vi.codes(table, "cash_flows", "currency", u.currencies.cast(pa.string()),
                           default=np.zeros(n, np.int32))
-        amount = vi._numbers(table, "amount", None)
+        amount = vi._numbers(table, "amount", None, "cash_flows")
         ftype = vi.enum_codes(table, "cash_flows", "flow_type", ks.FLOW_TYPES, 0)
         ts = vi.timestamps(table, "cash_flows")
         positive = (ftype >= 0) & (ftype <= 2)
@@ -812,14 +822,14 @@ class PortfolioState(QueryMixin, HistoryMixin, BatchReportMixin):
             self._writable()
             self._flow_duplicates(int_ids, str_ids, status)
             if atomic:
-                self._raise_first(status, raw_ids, "cash_flows")
+                self._raise_first(status, raw_ids, "cash_flows", port, ccy)
             self._maybe_daily(int(ts.max()) if n else 0)
             want = report or bool(self._subs)
             before = self._snapshot_values(port[status == ks.OK]) if want else None
             bad = core.apply_cash(port, ccy.astype(np.int32, copy=False), signed, ftype == 1, status, ftype,
                                   atomic=atomic)
             if bad >= 0:
-                self._raise_first(status, raw_ids, "cash_flows")
+                self._raise_first(status, raw_ids, "cash_flows", port, ccy)
             ok = status == ks.OK
             seq = 0
             if ok.any():

@@ -189,6 +189,9 @@ class HistoryMixin:
         self._needs_path("as_of")
         t = vi.to_ns(timestamp)
         cks = [c for c in sn.list_checkpoints(self._root) if c["clock_ns"] <= t]
+        if not cks:
+            raise ValidationError("is before the state was created", argument="timestamp", value=timestamp,
+                                  expected="a time >= 1970-01-01 (the clock of the first checkpoint)")
         info = cks[-1]
         core = self._empty_core(self._u)
         sn.read_checkpoint(info, core)

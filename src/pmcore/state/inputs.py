@@ -74,16 +74,16 @@ def _one_chunk(col):
     return col
 
 
-def _numbers(table: pa.Table, name: str, default: float | None) -> np.ndarray:
+def _numbers(table: pa.Table, name: str, default: float | None, arg: str = "fills") -> np.ndarray:
     """Column as float64 with nulls as NaN (rules are checked per row by the caller)."""
     if name not in table.column_names:
         if default is None:
-            require_columns(table, "input", [name])
+            require_columns(table, arg, [name])
         return np.full(table.num_rows, float(default))
     col = table.column(name)
     if not (pa.types.is_floating(col.type) or pa.types.is_integer(col.type) or pa.types.is_decimal(col.type)
             or pa.types.is_null(col.type)):
-        raise ValidationError("has the wrong type", column=name, value=str(col.type),
+        raise ValidationError("has the wrong type", argument=arg, column=name, value=str(col.type),
                               expected="a numeric column")
     if pa.types.is_null(col.type):
         return np.full(table.num_rows, np.nan)
