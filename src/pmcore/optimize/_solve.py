@@ -195,6 +195,9 @@ def qp_data(kind: str, Sigma, mu, spec: Spec, param: float, risk_free: float):
         G = np.vstack([G, -mu[None, :]])
         h = np.concatenate([h, [-param]])
         names = names + ["target_return"]
+    if spec.prox:
+        P = P + spec.prox * np.eye(n)
+        q = q - spec.prox * spec.prox_center
     return P, q, np.ones((1, n)), np.array([spec.budget]), G, h, spec.lo, spec.hi, names
 
 
@@ -237,7 +240,11 @@ def sharpe_qp_data(Sigma, mu, spec: Spec, risk_free: float):
     G = np.array(rows).reshape(len(rows), n)
     A = (mu - risk_free)[None, :]
     P = 2.0 * Sigma
-    return P, np.zeros(n), A, np.array([1.0]), G, np.array(hs), lo_y, hi_y, names
+    q = np.zeros(n)
+    if spec.prox:  # proximal term in y-space, around the centre's y = w / ((mu - rf)' w)
+        P = P + spec.prox * np.eye(n)
+        q = -spec.prox * spec.prox_center / float((mu - risk_free) @ spec.prox_center)
+    return P, q, A, np.array([1.0]), G, np.array(hs), lo_y, hi_y, names
 
 
 # ---------------------------------------------------------------- cleaning and results
@@ -280,6 +287,13 @@ def binding(w: np.ndarray, spec: Spec, Sigma, extra: list, tol: float = 1e-9) ->
         out.append("max_turnover")
     if spec.max_leverage is not None and abs(np.abs(w).sum() - spec.max_leverage) <= 1e-7:
         out.append("max_leverage")
+    if spec.rc_lo is not None or spec.rc_hi is not None:
+        sw = Sigma @ w
+        v = float(w @ sw)
+        rc = w * sw / v if v > 0 else np.full(len(w), np.nan)
+        for bound, tag in ((spec.rc_lo, "min_risk_contribution"), (spec.rc_hi, "max_risk_contribution")):
+            if bound is not None:
+                out += [f"{tag}[{spec.assets[i]}]" for i in np.flatnonzero(np.abs(rc - bound) <= tol)]
     if spec.max_tracking_error is not None:
         d = w - spec.benchmark
         if abs(math.sqrt(max(d @ Sigma @ d, 0.0)) - spec.max_tracking_error) <= 1e-7:

@@ -65,6 +65,10 @@ class Constraints:
         At most this many nonzero weights.
     min_position : float, optional
         A held asset has ``|w| >= min_position``.
+    min_risk_contribution, max_risk_contribution : float, array-like or mapping, optional
+        Bounds on each asset's share of portfolio variance,
+        :math:`RC_i = w_i (\\Sigma w)_i / w^\\top \\Sigma w` (fractions; the shares
+        sum to one). A mapping may name a subset of the assets.
 
     Notes
     -----
@@ -73,7 +77,21 @@ class Constraints:
     greedy heuristic: solve, drop the smallest positions (those beyond the
     ``max_holdings`` largest, or below ``min_position``) by fixing them at zero,
     and re-solve until the rule holds. The answer is feasible but not
-    guaranteed optimal.
+    guaranteed optimal. When a mixed-integer solver is installed for cvxpy
+    (SCIP, GUROBI, MOSEK, CPLEX, XPRESS or COPT), ``solver="mixed_integer"``
+    solves the exact mixed-integer problem instead.
+
+    Risk-contribution bounds are not convex. They are met by sequential
+    convex programming: at the current point :math:`w_k` each bound
+    :math:`g_i(w) = w_i(\\Sigma w)_i - u_i w^\\top\\Sigma w \\le 0` is replaced by its
+    linearization :math:`\\nabla g_i(w_k)^\\top w \\le g_i(w_k)` (exact at
+    :math:`w_k`, since :math:`g_i` is homogeneous of degree two), a proximal
+    term :math:`\\tfrac{\\rho}{2}\\lVert w - w_k\\rVert^2` is added to the
+    objective, and the convex problem is re-solved until the point stops
+    moving. The fixed point satisfies the KKT conditions of the original
+    problem with the bounds met exactly; it is a local optimum, the global
+    one when the problem is convex on the feasible set (e.g. bounds that pin
+    down the risk-budgeting portfolio).
 
     Examples
     --------
@@ -100,6 +118,8 @@ class Constraints:
     max_leverage: float | None = None
     max_holdings: int | None = None
     min_position: float | None = None
+    min_risk_contribution: Any = None
+    max_risk_contribution: Any = None
 
     @classmethod
     def from_options(cls, constraints: "Constraints | None", options: dict) -> "Constraints":
@@ -143,6 +163,10 @@ class Spec:
     max_holdings: int | None
     min_position: float | None
     lower_given: np.ndarray
+    rc_lo: np.ndarray | None = None
+    rc_hi: np.ndarray | None = None
+    prox: float = 0.0  # proximal weight rho of the sequential convex steps (internal)
+    prox_center: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -275,5 +299,22 @@ def resolve(c: Constraints, assets: tuple) -> Spec:
         if mh < 1:
             raise ValidationError("must be >= 1", argument="max_holdings", value=c.max_holdings)
     mp = _nonneg(c.min_position, "min_position")
+    rc_lo = rc_hi = None
+    if c.min_risk_contribution is not None:
+        rc_lo = per_asset(c.min_risk_contribution, "min_risk_contribution", assets, fill=-np.inf)
+        if (rc_lo > 1).any():
+            i = int(np.argmax(rc_lo))
+            raise ValidationError("is above 1", argument="min_risk_contribution", column=str(assets[i]),
+                                  value=float(rc_lo[i]), expected="a share of variance <= 1")
+    if c.max_risk_contribution is not None:
+        rc_hi = per_asset(c.max_risk_contribution, "max_risk_contribution", assets, fill=np.inf)
+        if (rc_hi <= 0).any():
+            i = int(np.argmin(rc_hi))
+            raise ValidationError("must be positive", argument="max_risk_contribution", column=str(assets[i]),
+                                  value=float(rc_hi[i]), expected="a share of variance > 0")
+    if rc_lo is not None and rc_hi is not None and (rc_lo > rc_hi).any():
+        i = int(np.flatnonzero(rc_lo > rc_hi)[0])
+        raise ValidationError("is above max_risk_contribution", argument="min_risk_contribution",
+                              column=str(assets[i]), value=float(rc_lo[i]), expected=f"<= {rc_hi[i]!r}")
     return Spec(assets, lo, hi, budget, G, np.array(h, dtype=np.float64), names, fams, excluded,
-                current, mt, costs, bench, te, l2, lev, mh, mp, lower_given)
+                current, mt, costs, bench, te, l2, lev, mh, mp, lower_given, rc_lo, rc_hi)

@@ -67,6 +67,11 @@ def efficient_frontier(mu: Any, cov: Any, /, *, n_points: int = 50, risk_free: f
         raise ValidationError("must be at least 2", argument="n_points", value=n_points)
     Sigma, mu_arr, assets = prepare(mu, cov, repair_psd=repair_psd)
     spec = _spec(assets, constraints, options)
+    if spec.rc_lo is not None or spec.rc_hi is not None:
+        from ..errors import ValidationError
+
+        raise ValidationError("is not supported by efficient_frontier", argument="max_risk_contribution",
+                              hint="solve efficient_return at chosen target returns instead")
     var_of = lambda w: float(w @ Sigma @ w)  # noqa: E731
     lo_res, warm = run("min_variance", Sigma, mu_arr, spec, None, risk_free, solver, fallback_solver,
                        "variance", var_of)

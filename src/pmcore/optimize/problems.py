@@ -84,7 +84,11 @@ def cvx_model(kind: str, Sigma, mu, spec: Spec, param: float | None, risk_free: 
             cons.append(cp.norm1(y) <= spec.max_leverage * k)
         if spec.max_tracking_error is not None:
             cons.append(cp.norm2(F.T @ (y - spec.benchmark * k)) <= spec.max_tracking_error * k)
-        prob = cp.Problem(cp.Minimize(cp.sum_squares(F.T @ y)), cons)
+        obj = cp.sum_squares(F.T @ y)
+        if spec.prox:
+            yc = spec.prox_center / float((mu - risk_free) @ spec.prox_center)
+            obj = obj + spec.prox / 2 * cp.sum_squares(y - yc)
+        prob = cp.Problem(cp.Minimize(obj), cons)
         return prob, (y, k), par
     w = cp.Variable(n, name="w")
     cons.append(cp.sum(w) == spec.budget)
@@ -107,6 +111,8 @@ def cvx_model(kind: str, Sigma, mu, spec: Spec, param: float | None, risk_free: 
         obj = obj + spec.l2 * cp.sum_squares(w)
     if spec.costs is not None:
         obj = obj + spec.costs @ cp.abs(w - spec.current)
+    if spec.prox:
+        obj = obj + spec.prox / 2 * cp.sum_squares(w - spec.prox_center)
     if kind == "min_variance":
         obj = obj + var
     elif kind == "target_return":
@@ -145,11 +151,12 @@ def _active_from(x, spec: Spec, G, h):
 
 
 def solve_once(kind: str, Sigma, mu, spec: Spec, param, risk_free: float, solver: str,
-               fallback_solver: str | None, warm=None):
-    """Returns (x_raw, solver_name, iterations, warm_state)."""
+               fallback_solver: str | None, warm=None, *, checked: bool = False):
+    """Returns (x_raw, solver_name, iterations, warm_state); ``checked``: the max-Sharpe
+    precondition (some portfolio beats risk_free) is already known to hold."""
     extra = _extra(kind, mu, param)
     solver = S.validate_solver(solver)
-    if kind == "max_sharpe":
+    if kind == "max_sharpe" and not checked:
         top, _ = S.max_return(spec, mu - risk_free)
         if top <= 0:
             raise InfeasibleError("no feasible portfolio earns more than risk_free",
@@ -227,10 +234,174 @@ def _cardinality(kind, Sigma, mu, spec: Spec, param, risk_free, solver, fallback
     raise SolverError("the holdings heuristic did not settle", remedy="relax max_holdings or min_position")
 
 
+def _rc_rows(x, Sigma, spec: Spec):
+    """Linearized risk-contribution bounds at ``x``: rows ``a`` and right-hand sides ``g(x)``.
+
+    With ``s = Sigma x`` and ``v = x's``, ``g_i(x) = x_i s_i - u_i v`` has gradient
+    ``x_i Sigma[i] + s_i e_i - 2 u_i s``; since ``g_i`` is homogeneous of degree two,
+    ``g(x_k) + grad(x_k)'(x - x_k) <= 0`` is ``grad(x_k)'x <= g(x_k)``.
+    """
+    s = Sigma @ x
+    v = float(x @ s)
+    rows, rhs, names = [], [], []
+    for bound, sign, tag in ((spec.rc_hi, 1.0, "max_risk_contribution"),
+                             (spec.rc_lo, -1.0, "min_risk_contribution")):
+        if bound is None:
+            continue
+        for i in np.flatnonzero(np.isfinite(bound)):
+            grad = x[i] * Sigma[i]
+            grad[i] += s[i]
+            grad -= 2.0 * bound[i] * s
+            rows.append(sign * grad)
+            rhs.append(sign * (x[i] * s[i] - bound[i] * v))
+            names.append(f"{tag}[{spec.assets[i]}]")
+    return np.array(rows).reshape(len(rows), spec.n), np.array(rhs), names
+
+
+def _rc_violation(x, Sigma, spec: Spec) -> float:
+    s = Sigma @ x
+    v = float(x @ s)
+    if v <= 0:
+        return np.inf
+    rc = x * s / v
+    out = 0.0
+    if spec.rc_hi is not None:
+        out = max(out, float(np.max(rc - spec.rc_hi)))
+    if spec.rc_lo is not None:
+        out = max(out, float(np.max(spec.rc_lo - rc)))
+    return out
+
+
+def _risk_bounded(kind, Sigma, mu, spec: Spec, param, risk_free, solver, fallback_solver, inner):
+    """Sequential convex programming for risk-contribution bounds (see Constraints Notes)."""
+    lo_sum = 0.0 if spec.rc_lo is None else float(np.sum(np.maximum(spec.rc_lo, 0.0)))
+    hi_sum = np.inf if spec.rc_hi is None else float(np.sum(spec.rc_hi))
+    if lo_sum > 1.0 + 1e-12 or hi_sum < 1.0 - 1e-12:
+        fam = "min_risk_contribution" if lo_sum > 1.0 else "max_risk_contribution"
+        raise InfeasibleError(f"risk contributions sum to one, {fam} cannot hold",
+                              remedy="risk-contribution floors must sum to at most 1 and caps to at least 1",
+                              conflicts=(fam,))
+    if spec.rc_lo is not None:
+        bad = np.flatnonzero((spec.rc_lo > 0) & spec.excluded)
+        if len(bad):
+            raise InfeasibleError(f"an excluded asset cannot carry risk: {spec.assets[bad[0]]}",
+                                  remedy="drop the risk-contribution floor of excluded assets",
+                                  conflicts=("exclude", "min_risk_contribution"))
+    base = replace(spec, rc_lo=None, rc_hi=None)
+    x = _budgeting_point(Sigma, spec, base)
+    if x is not None:
+        return x, "ccd", 0, None
+    x, used, its, _ = inner(kind, Sigma, mu, base, param, risk_free, solver, fallback_solver)
+    if _rc_violation(x, Sigma, spec) <= 1e-12:
+        return x, used, its, None
+    if not np.isfinite(_rc_violation(x, Sigma, spec)) or (spec.rc_lo is not None and (x == 0).any()):
+        x = 0.5 * x + 0.5 * spec.budget / spec.n  # start off the boundary w_i = 0 of RC floors
+    rho = 0.05 * float(np.mean(np.diag(Sigma)))
+    xscale = max(1.0, abs(spec.budget))
+    slv = S.validate_solver(solver)
+    fast = inner is solve_once and base.linear_only and slv in ("auto", "active_set")
+    model = None
+    warm = None
+    for k in range(1, 501):
+        rows, rhs, names = _rc_rows(x, Sigma, spec)
+        try:
+            if inner is not solve_once:  # cardinality heuristic inside: plain re-solves
+                step = replace(base, G=np.vstack([spec.G, rows]), h=np.concatenate([spec.h, rhs]),
+                               row_names=list(spec.row_names) + names,
+                               row_families=list(spec.row_families) + [n.split("[")[0] for n in names],
+                               prox=rho, prox_center=x)
+                x_new, used, it, _ = inner(kind, Sigma, mu, step, param, risk_free, solver, fallback_solver)
+            elif fast:
+                step = replace(base, G=np.vstack([spec.G, rows]), h=np.concatenate([spec.h, rhs]),
+                               row_names=list(spec.row_names) + names,
+                               row_families=list(spec.row_families) + [n.split("[")[0] for n in names],
+                               prox=rho, prox_center=x)
+                x_new, used, it, warm = solve_once(kind, Sigma, mu, step, param, risk_free, "active_set",
+                                                   fallback_solver, warm, checked=True)
+            else:
+                if model is None:
+                    model = _rc_cvx_model(kind, Sigma, mu, base, param, risk_free, len(rhs), rho)
+                x_new, used, it = _rc_cvx_step(model, kind, mu, base, param, rows, rhs, x, risk_free,
+                                               "CLARABEL" if slv in ("auto", "active_set") else slv,
+                                               fallback_solver)
+        except SolverError:
+            if not fast:
+                raise
+            fast = False  # degenerate active rows: the conic solver takes over
+            continue
+        except InfeasibleError as exc:
+            raise InfeasibleError(
+                "no portfolio found that meets the risk-contribution bounds with the other constraints",
+                remedy="widen min_risk_contribution / max_risk_contribution or the other constraints",
+                conflicts=tuple(dict.fromkeys(("min_risk_contribution" if spec.rc_lo is not None else
+                                               "max_risk_contribution",) + exc.conflicts))) from exc
+        its += it
+        moved = float(np.max(np.abs(x_new - x)))
+        x = x_new
+        if moved <= 1e-13 * xscale and _rc_violation(x, Sigma, spec) <= 1e-10:
+            return x, used + "+scp", its, None
+    raise SolverError("the risk-contribution iteration did not settle in 500 steps",
+                      remedy="widen the risk-contribution bounds, or check that they can hold together")
+
+
+def _budgeting_point(Sigma, spec: Spec, base: Spec):
+    """Caps (or floors) on every asset summing to one leave one long-only point: risk budgeting."""
+    for bound in (spec.rc_hi, spec.rc_lo):
+        if bound is None or not np.isfinite(bound).all() or abs(float(np.sum(bound)) - 1.0) > 1e-12:
+            continue
+        if (bound < 0).any() or (spec.lo < 0).any() or spec.budget <= 0:
+            return None
+        from .riskbudget import risk_parity
+
+        x = risk_parity(Sigma, budgets=bound).x_raw * spec.budget
+        if _rc_violation(x, Sigma, spec) <= 1e-10 and S.check_solution(x, base, []):
+            return x
+        raise InfeasibleError("the risk-budgeting portfolio that these bounds force breaks other constraints",
+                              remedy="widen the risk-contribution bounds or the other constraints",
+                              conflicts=("max_risk_contribution" if bound is spec.rc_hi else
+                                         "min_risk_contribution", "lower", "upper"))
+    return None
+
+
+def _rc_cvx_model(kind, Sigma, mu, base: Spec, param, risk_free, k_rows: int, rho: float):
+    """The conic model built once, the linearized rows and the proximal centre as cp.Parameters."""
+    cp = S.cvxpy_module()
+    prob, handle, _ = cvx_model(kind, Sigma, mu, base, param, risk_free)
+    A = cp.Parameter((k_rows, base.n), name="rc_rows")
+    b = cp.Parameter(k_rows, name="rc_rhs")
+    c = cp.Parameter(base.n, name="centre")
+    if kind == "max_sharpe":
+        y, kappa = handle
+        cons = [A @ y <= b * kappa]
+        var = y
+    else:
+        cons = [A @ handle <= b]
+        var = handle
+    obj = prob.objective.expr + rho / 2 * cp.sum_squares(var - c)
+    return cp.Problem(cp.Minimize(obj), list(prob.constraints) + cons), handle, (A, b, c)
+
+
+def _rc_cvx_step(model, kind, mu, base: Spec, param, rows, rhs, x, risk_free, solver, fallback_solver):
+    prob, handle, (A, b, c) = model
+    A.value, b.value = rows, rhs
+    c.value = x / float((mu - risk_free) @ x) if kind == "max_sharpe" else x
+    used = S.solve_cvxpy(prob, solver, fallback_solver)
+    if prob.status == "infeasible":
+        S.raise_infeasible(base, _extra(kind, mu, param), status=prob.status)
+    x_new = _cvx_weights(kind, handle, base)
+    if x_new is None:
+        raise SolverError("the solver returned no weights", remedy="try fallback_solver='SCS'", status=prob.status)
+    return x_new, used, int(prob.solver_stats.num_iters or 0) if prob.solver_stats else 0
+
+
 def run(kind, Sigma, mu, spec: Spec, param, risk_free, solver, fallback_solver, objective, fun_of,
         warm=None) -> tuple[OptimizeResult, Any]:
     t0 = time.perf_counter()
-    if spec.max_holdings is not None or spec.min_position is not None:
+    if spec.rc_lo is not None or spec.rc_hi is not None:
+        inner = _cardinality if (spec.max_holdings is not None or spec.min_position is not None) else solve_once
+        x, used, its, warm = _risk_bounded(kind, Sigma, mu, spec, param, risk_free, solver, fallback_solver,
+                                           inner)
+    elif spec.max_holdings is not None or spec.min_position is not None:
         x, used, its, warm = _cardinality(kind, Sigma, mu, spec, param, risk_free, solver, fallback_solver)
     else:
         x, used, its, warm = solve_once(kind, Sigma, mu, spec, param, risk_free, solver, fallback_solver, warm)
@@ -482,7 +653,8 @@ def efficient_risk(mu: Any, cov: Any, /, *, target_volatility: float, risk_free:
     t0 = time.perf_counter()
     fun_of = lambda w: -float(mu_arr @ w)  # noqa: E731
     if not (spec.linear_only and S.validate_solver(solver) in ("auto", "active_set")
-            and spec.max_holdings is None and spec.min_position is None):
+            and spec.max_holdings is None and spec.min_position is None
+            and spec.rc_lo is None and spec.rc_hi is None):
         res, _ = run("target_volatility", Sigma, mu_arr, spec, target, risk_free, solver, fallback_solver,
                      "neg_return", fun_of)
         return res
