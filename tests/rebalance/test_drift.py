@@ -177,18 +177,27 @@ def random_csr(seed, n_p, n_keys, max_rows, shared_model):
     return offsets, code, weight, t_start, t_end, t_code, t_weight
 
 
+NO_ORDER = np.zeros(0, np.int64)
+
+
 @given(seed=st.integers(0, 2**32 - 1), n_p=st.integers(0, 6), n_keys=st.integers(1, 8),
-       max_rows=st.integers(0, 10), shared=st.booleans())
-def test_drift_kernel_matches_reference_and_twin(seed, n_p, n_keys, max_rows, shared):
-    args = random_csr(seed, n_p, n_keys, max_rows, shared)
-    rows, summary = drift_ref(*args)
+       max_rows=st.integers(0, 10), shared=st.booleans(), shuffled=st.booleans())
+def test_drift_kernel_matches_reference_and_twin(seed, n_p, n_keys, max_rows, shared, shuffled):
+    offsets, code, weight, t_start, t_end, t_code, t_weight = random_csr(seed, n_p, n_keys, max_rows, shared)
+    rows, summary = drift_ref(offsets, code, weight, t_start, t_end, t_code, t_weight)
+    order = NO_ORDER
+    if shuffled:  # the same rows stored in another order, reached through ``order``
+        perm = np.random.default_rng(seed).permutation(len(code))
+        order = np.argsort(perm).astype(np.int64)
+        code, weight = code[perm], weight[perm]
     for fn in (kr.drift_accounts, kr.drift_accounts.py_func):
-        off, code, cur, tgt, dft, rel, summ = fn(*args, n_keys)
+        off, out_code, cur, tgt, dup, dft, summ = fn(offsets, order, code, weight, t_start, t_end, t_code,
+                                                     t_weight, n_keys)
         for p in range(n_p):
-            got = [(int(code[j]), cur[j], tgt[j], dft[j], rel[j]) for j in range(off[p], off[p + 1])]
+            got = [(int(out_code[j]), cur[j], tgt[j], dft[j]) for j in range(off[p], off[p + 1])]
             assert [g[0] for g in got] == [r[0] for r in rows[p]]
-            np.testing.assert_allclose(np.array([g[1:] for g in got]).reshape(-1, 4),
-                                       np.array([r[1:] for r in rows[p]]).reshape(-1, 4), rtol=1e-12, atol=1e-14)
+            np.testing.assert_allclose(np.array([g[1:] for g in got]).reshape(-1, 3),
+                                       np.array([r[1:4] for r in rows[p]]).reshape(-1, 3), rtol=1e-12, atol=1e-14)
             assert summ[p, kr.MAX_ABS] == pytest.approx(summary[p][0], rel=1e-12, abs=1e-15)
             assert summ[p, kr.TOTAL_ABS] == pytest.approx(summary[p][1], rel=1e-12, abs=1e-15)
             arg = int(summ[p, kr.ARGMAX])
@@ -196,6 +205,61 @@ def test_drift_kernel_matches_reference_and_twin(seed, n_p, n_keys, max_rows, sh
                 assert abs(dft[arg]) == summ[p, kr.MAX_ABS]
             else:
                 assert arg == -1
+        has_repeat = any(len(set(code[order[offsets[p]:offsets[p + 1]]] if len(order) else
+                                 code[offsets[p]:offsets[p + 1]])) < offsets[p + 1] - offsets[p]
+                         for p in range(n_p))
+        assert (dup >= 0) == has_repeat
+
+
+@given(seed=st.integers(0, 2**32 - 1), n_p=st.integers(0, 6), n_keys=st.integers(2, 8))
+def test_holdings_kernel_matches_reference(seed, n_p, n_keys):
+    """Weights from quantities: value = cash + sum q p; the cash row is key ``n_keys - 1``."""
+    rng = np.random.default_rng(seed)
+    offsets, code, _, t_start, t_end, t_code, t_weight = random_csr(seed, n_p, n_keys - 1, 5, False)
+    qty = rng.normal(10, 20, len(code))
+    price = np.append(rng.uniform(1, 100, n_keys - 1), 1.0)
+    cash = rng.normal(100, 300, n_p)
+    cash_code = n_keys - 1
+    for fn in (kr.holdings_drift, kr.holdings_drift.py_func):
+        off, out_code, q, w, tgt, dft, acct, summ, _ = fn(offsets, NO_ORDER, code, qty, cash, cash_code, price,
+                                                          t_start, t_end, t_code, t_weight, n_keys)
+        for p in range(n_p):
+            held = {}
+            for k in range(offsets[p], offsets[p + 1]):
+                held[int(code[k])] = held.get(int(code[k]), 0.0) + qty[k]
+            value = cash[p] + sum(x * price[i] for i, x in held.items())
+            assert acct[p, kr.VALUE] == pytest.approx(value, rel=1e-12, abs=1e-9)
+            assert acct[p, kr.GROSS] == pytest.approx(sum(abs(x) * price[i] for i, x in held.items()), rel=1e-12)
+            rows = {int(out_code[j]): j for j in range(off[p], off[p + 1])}
+            assert q[rows[cash_code]] == cash[p] and set(rows) >= set(held) | {cash_code}
+            for i, j in rows.items():
+                want = (held.get(i, 0.0) * price[i] if i != cash_code else cash[p]) / value
+                if value > 0:
+                    assert w[j] == pytest.approx(want, rel=1e-9, abs=1e-12)
+                    assert dft[j] == pytest.approx(want - tgt[j], rel=1e-9, abs=1e-12)
+                else:
+                    assert math.isnan(w[j]) and math.isnan(summ[p, kr.MAX_ABS])
+
+
+@pytest.mark.parametrize("ids", [
+    ["A", "A", "B", "C", "C"],          # grouped and sorted: rows stay in place
+    ["C", "C", "A", "B", "B"],          # grouped, not sorted
+    ["B", "A", "C", "A", "B"],          # scattered
+    [3, 3, 1, 2, 2],
+])
+def test_account_layout(ids):
+    from pmcore.rebalance.drifts import account_layout
+
+    pid = pa.array(ids)
+    universe, offsets, order = account_layout(pid, [pa.array([ids[0]]), pa.array([ids[-1]])])
+    assert universe.to_pylist() == sorted(set(ids))
+    rows = np.arange(len(ids)) if len(order) == 0 else order
+    for p, u in enumerate(universe.to_pylist()):
+        got = [ids[r] for r in rows[offsets[p]:offsets[p + 1]]]
+        assert got == [u] * ids.count(u)
+        assert list(rows[offsets[p]:offsets[p + 1]]) == [r for r, x in enumerate(ids) if x == u]
+    if ids == ["A", "A", "B", "C", "C"]:
+        assert len(order) == 0
 
 
 @given(seed=st.integers(0, 2**32 - 1), n_p=st.integers(1, 5), n_keys=st.integers(1, 7))
@@ -205,7 +269,9 @@ def test_tracking_error_kernel_matches_reference(seed, n_p, n_keys):
     a = rng.normal(size=(n_keys + 2, n_keys + 2))
     cov = a @ a.T / 10
     cov_index = rng.permutation(n_keys + 2)[:n_keys].astype(np.int64)
-    off, code, _, _, dft, _, _ = kr.drift_accounts(*args, n_keys)
+    offsets, code0, weight, t_start, t_end, t_code, t_weight = args
+    off, code, _, _, _, dft, _ = kr.drift_accounts(offsets, NO_ORDER, code0, weight, t_start, t_end, t_code,
+                                                   t_weight, n_keys)
     got = kr.drift_tracking_error(off, code, dft, cov_index, cov)
     twin = kr.drift_tracking_error.py_func(off, code, dft, cov_index, cov)
     for p in range(n_p):

@@ -160,7 +160,9 @@ def breaches_ref(off, dft, tgt, theta, rho):
        theta=st.sampled_from([0.0, 0.02, 0.05, math.inf]), rho=st.sampled_from([0.1, 0.25, math.inf]))
 def test_breaches_kernel_matches_reference(seed, n_p, n_keys, theta, rho):
     args = random_csr(seed, n_p, n_keys, 6, bool(seed % 2))
-    off, _, _, tgt, dft, _, _ = kr.drift_accounts(*args, n_keys)
+    offsets, code, weight, t_start, t_end, t_code, t_weight = args
+    off, _, _, tgt, _, dft, _ = kr.drift_accounts(offsets, np.zeros(0, np.int64), code, weight, t_start, t_end,
+                                                  t_code, t_weight, n_keys)
     ref = breaches_ref(off, dft, tgt, theta, rho)
     for fn in (kr.breaches, kr.breaches.py_func):
         worst, band, ratio = fn(off, dft, tgt, theta, rho)

@@ -20,17 +20,47 @@ N_SUMMARY = 3
 
 
 @jit
-def merge_targets(offsets, code, value, t_start, t_end, t_code, t_weight, n_keys):
+def _count_rows(offsets, order, code, t_start, t_end, t_code, mark, extra_code):
+    """Output rows per account (distinct keys held or targeted, plus ``extra_code`` if >= 0)."""
+    n_p = offsets.shape[0] - 1
+    has_order = order.shape[0] > 0
+    out_offsets = np.zeros(n_p + 1, np.int64)
+    dup = -1
+    for p in range(n_p):
+        c = 0
+        for k in range(offsets[p], offsets[p + 1]):
+            r = order[k] if has_order else k
+            i = code[r]
+            if mark[i] != p:
+                mark[i] = p
+                c += 1
+            elif dup < 0 or r < dup:
+                dup = r
+        for k in range(t_start[p], t_end[p]):
+            if mark[t_code[k]] != p:
+                mark[t_code[k]] = p
+                c += 1
+        if extra_code >= 0 and mark[extra_code] != p:
+            c += 1
+        out_offsets[p + 1] = out_offsets[p] + c
+    mark[:] = -1
+    return out_offsets, dup
+
+
+@jit
+def merge_targets(offsets, order, code, value, t_start, t_end, t_code, t_weight, n_keys):
     """Merge each account's current rows with its target rows (one output row per key).
 
     Parameters
     ----------
     offsets : int64[n_accounts + 1]
-        Current rows of account ``p`` are ``offsets[p]:offsets[p + 1]``.
+        Current rows of account ``p`` are ``order[offsets[p]:offsets[p + 1]]``.
+    order : int64[n_rows] or int64[0]
+        Row numbers grouped by account; empty when the rows already are.
     code : int32[n_rows]
         Key code of each current row (repeats within an account are summed).
     value : float64[n_rows]
-        Current weight (or quantity) of each row.
+        Current weight of each row.
     t_start, t_end : int64[n_accounts]
         Target rows of account ``p`` are ``t_start[p]:t_end[p]``.
     t_code : int32[n_target_rows]
@@ -46,37 +76,29 @@ def merge_targets(offsets, code, value, t_start, t_end, t_code, t_weight, n_keys
     out_code : int32[n_out]
     current, target : float64[n_out]
         Summed current value and target weight (0 where absent).
+    dup : int
+        First input row that repeats a key within its account, or -1.
     """
     n_p = offsets.shape[0] - 1
+    has_order = order.shape[0] > 0
     mark = np.full(n_keys, -1, np.int64)
     slot = np.zeros(n_keys, np.int64)
-    out_offsets = np.zeros(n_p + 1, np.int64)
-    for p in range(n_p):
-        c = 0
-        for k in range(offsets[p], offsets[p + 1]):
-            i = code[k]
-            if mark[i] != p:
-                mark[i] = p
-                c += 1
-        for k in range(t_start[p], t_end[p]):
-            if mark[t_code[k]] != p:
-                c += 1
-        out_offsets[p + 1] = out_offsets[p] + c
+    out_offsets, dup = _count_rows(offsets, order, code, t_start, t_end, t_code, mark, -1)
     n_out = out_offsets[n_p]
     out_code = np.empty(n_out, np.int32)
     current = np.zeros(n_out)
     target = np.zeros(n_out)
-    mark[:] = -1
     for p in range(n_p):
         r = out_offsets[p]
         for k in range(offsets[p], offsets[p + 1]):
-            i = code[k]
+            row = order[k] if has_order else k
+            i = code[row]
             if mark[i] != p:
                 mark[i] = p
                 slot[i] = r
                 out_code[r] = i
                 r += 1
-            current[slot[i]] += value[k]
+            current[slot[i]] += value[row]
         for k in range(t_start[p], t_end[p]):
             i = t_code[k]
             if mark[i] != p:
@@ -85,102 +107,157 @@ def merge_targets(offsets, code, value, t_start, t_end, t_code, t_weight, n_keys
                 out_code[r] = i
                 r += 1
             target[slot[i]] = t_weight[k]
-    return out_offsets, out_code, current, target
+    return out_offsets, out_code, current, target, dup
+
+
+@jit
+def _summarize(lo, hi, current, target, drift, summary, p):
+    mx = 0.0
+    arg = -1
+    tot = 0.0
+    for j in range(lo, hi):
+        d = current[j] - target[j]
+        drift[j] = d
+        a = abs(d)
+        tot += a
+        if arg < 0 or a > mx or a != a:
+            mx = a
+            arg = j
+    summary[p, MAX_ABS] = mx
+    summary[p, TOTAL_ABS] = tot
+    summary[p, ARGMAX] = arg
 
 
 @jit
 def drift_rows(out_offsets, current, target):
-    """Drift, relative drift and the per-account summary of merged rows.
+    """Drift of merged rows and the per-account summary.
 
     Returns
     -------
-    drift, relative : float64[n_out]
-        ``drift = current - target``; ``relative = drift / target`` (0 when
-        both are 0, +-inf when only the target is 0).
+    drift : float64[n_out]
+        ``current - target``.
     summary : float64[n_accounts, N_SUMMARY]
         Maximum absolute drift, total absolute drift, and the output row of
         the maximum (-1 for an account without rows). NaN weights give NaN.
     """
     n_p = out_offsets.shape[0] - 1
-    n_out = current.shape[0]
-    drift = np.empty(n_out)
-    relative = np.empty(n_out)
+    drift = np.empty(current.shape[0])
     summary = np.zeros((n_p, N_SUMMARY))
     for p in range(n_p):
-        mx = 0.0
-        arg = -1
-        tot = 0.0
-        for j in range(out_offsets[p], out_offsets[p + 1]):
-            d = current[j] - target[j]
-            drift[j] = d
-            if d == 0.0:
-                relative[j] = 0.0
-            elif target[j] == 0.0:
-                relative[j] = np.inf if d > 0.0 else -np.inf
-            else:
-                relative[j] = d / target[j]
-            a = abs(d)
-            tot += a
-            if arg < 0 or a > mx or a != a:
-                mx = a
-                arg = j
-        summary[p, MAX_ABS] = mx
-        summary[p, TOTAL_ABS] = tot
-        summary[p, ARGMAX] = arg
-    return drift, relative, summary
+        _summarize(out_offsets[p], out_offsets[p + 1], current, target, drift, summary, p)
+    return drift, summary
 
 
 @jit
-def drift_accounts(offsets, code, weight, t_start, t_end, t_code, t_weight, n_keys):
+def drift_accounts(offsets, order, code, weight, t_start, t_end, t_code, t_weight, n_keys):
     """Merge current and target weights per account and compute their drift.
 
-    Arguments as :func:`merge_targets` (``weight`` is the current weight).
+    Arguments as :func:`merge_targets` (``value`` is the current weight).
 
     Returns
     -------
-    out_offsets, out_code, current, target
+    out_offsets, out_code, current, target, dup
         As :func:`merge_targets`.
-    drift, relative, summary
+    drift, summary
         As :func:`drift_rows`.
     """
-    out_offsets, out_code, current, target = merge_targets(offsets, code, weight, t_start, t_end, t_code,
-                                                           t_weight, n_keys)
-    drift, relative, summary = drift_rows(out_offsets, current, target)
-    return out_offsets, out_code, current, target, drift, relative, summary
+    out_offsets, out_code, current, target, dup = merge_targets(offsets, order, code, weight, t_start, t_end,
+                                                                t_code, t_weight, n_keys)
+    drift, summary = drift_rows(out_offsets, current, target)
+    return out_offsets, out_code, current, target, dup, drift, summary
+
+
+# columns of the per-account figures returned by ``holdings_drift``
+VALUE, CASH, GROSS = range(3)
 
 
 @jit
-def holdings_drift(offsets, code, quantity, price, t_start, t_end, t_code, t_weight, n_keys):
-    """Drift of accounts given by quantities held (cash is a key with price 1).
+def holdings_drift(offsets, order, code, quantity, cash, cash_code, price, t_start, t_end, t_code, t_weight,
+                   n_keys):
+    """Drift of accounts given by quantities held and cash, fused in one pass per account.
 
-    Arguments as :func:`merge_targets` with ``quantity`` per row and
-    ``price[n_keys]`` per key.
+    Parameters
+    ----------
+    offsets, order, code, t_start, t_end, t_code, t_weight, n_keys
+        As :func:`merge_targets`.
+    quantity : float64[n_rows]
+        Quantity held per row.
+    cash : float64[n_accounts]
+        Cash of each account; it becomes a row with key ``cash_code`` (price 1).
+    price : float64[n_keys]
 
     Returns
     -------
     out_offsets, out_code : as :func:`merge_targets`
-    quantity_out, weight, target : float64[n_out]
-        Quantity held, weight ``quantity * price / value`` (NaN when the
-        value is not positive) and target weight.
-    value : float64[n_accounts]
-        ``sum(quantity * price)`` (cash included).
-    drift, relative, summary : as :func:`drift_rows`
+    quantity_out, weight, target, drift : float64[n_out]
+        Quantity held (cash amount on the cash row), weight
+        ``quantity * price / value`` (NaN when the value is not positive),
+        target weight, and drift ``weight - target``.
+    account : float64[n_accounts, 3]
+        Value (cash included), cash, gross exposure ``sum |quantity| price``.
+    summary : as :func:`drift_rows`
+    dup : int
+        First input row that repeats an instrument within its account, or -1.
     """
-    out_offsets, out_code, qty, target = merge_targets(offsets, code, quantity, t_start, t_end, t_code,
-                                                       t_weight, n_keys)
-    n_p = out_offsets.shape[0] - 1
-    value = np.zeros(n_p)
-    weight = np.empty(qty.shape[0])
+    n_p = offsets.shape[0] - 1
+    has_order = order.shape[0] > 0
+    mark = np.full(n_keys, -1, np.int64)
+    slot = np.zeros(n_keys, np.int64)
+    out_offsets, dup = _count_rows(offsets, order, code, t_start, t_end, t_code, mark, cash_code)
+    n_out = out_offsets[n_p]
+    out_code = np.empty(n_out, np.int32)
+    qty = np.zeros(n_out)
+    target = np.zeros(n_out)
+    weight = np.empty(n_out)
+    drift = np.empty(n_out)
+    account = np.zeros((n_p, 3))
+    summary = np.zeros((n_p, N_SUMMARY))
     for p in range(n_p):
+        lo = out_offsets[p]
+        r = lo
+        for k in range(offsets[p], offsets[p + 1]):
+            row = order[k] if has_order else k
+            i = code[row]
+            if mark[i] != p:
+                mark[i] = p
+                slot[i] = r
+                out_code[r] = i
+                qty[r] = 0.0
+                target[r] = 0.0
+                r += 1
+            qty[slot[i]] += quantity[row]
+        for k in range(t_start[p], t_end[p]):
+            i = t_code[k]
+            if mark[i] != p:
+                mark[i] = p
+                slot[i] = r
+                out_code[r] = i
+                qty[r] = 0.0
+                r += 1
+            target[slot[i]] = t_weight[k]
+        if mark[cash_code] != p:
+            mark[cash_code] = p
+            slot[cash_code] = r
+            out_code[r] = cash_code
+            target[r] = 0.0
+            r += 1
+        qty[slot[cash_code]] = cash[p]
         v = 0.0
-        for j in range(out_offsets[p], out_offsets[p + 1]):
-            v += qty[j] * price[out_code[j]]
-        value[p] = v
+        g = 0.0
+        for j in range(lo, r):
+            x = qty[j] * price[out_code[j]]
+            weight[j] = x
+            v += x
+            if out_code[j] != cash_code:
+                g += abs(x)
+        account[p, VALUE] = v
+        account[p, CASH] = cash[p]
+        account[p, GROSS] = g
         inv = 1.0 / v if v > 0.0 else np.nan
-        for j in range(out_offsets[p], out_offsets[p + 1]):
-            weight[j] = qty[j] * price[out_code[j]] * inv
-    drift, relative, summary = drift_rows(out_offsets, weight, target)
-    return out_offsets, out_code, qty, weight, target, value, drift, relative, summary
+        for j in range(lo, r):
+            weight[j] *= inv
+        _summarize(lo, r, weight, target, drift, summary, p)
+    return out_offsets, out_code, qty, weight, target, drift, account, summary, dup
 
 
 @jit
@@ -192,7 +269,7 @@ def drift_tracking_error(out_offsets, out_code, drift, cov_index, cov):
     out_offsets, out_code, drift
         As returned by :func:`drift_accounts`.
     cov_index : int64[n_keys]
-        Row of each key in ``cov``.
+        Row of each key in ``cov`` (-1: riskless, e.g. cash).
     cov : float64[n, n]
         Covariance of the keys' returns (per period).
 
@@ -206,12 +283,14 @@ def drift_tracking_error(out_offsets, out_code, drift, cov_index, cov):
         s = 0.0
         for a in range(out_offsets[p], out_offsets[p + 1]):
             da = drift[a]
-            if da == 0.0:
-                continue
             ia = cov_index[out_code[a]]
+            if da == 0.0 or ia < 0:
+                continue
             inner = 0.0
             for b in range(out_offsets[p], out_offsets[p + 1]):
-                inner += cov[ia, cov_index[out_code[b]]] * drift[b]
+                ib = cov_index[out_code[b]]
+                if ib >= 0:
+                    inner += cov[ia, ib] * drift[b]
             s += da * inner
         out[p] = np.sqrt(max(s, 0.0))
     return out
@@ -338,23 +417,24 @@ def _round_buy(delta, lot):
 
 @jit
 def _te(lo, hi, code, weight, target, cov_index, cov):
+    """sqrt(d' S d) of ``d = weight[0:hi-lo] - target[lo:hi]`` (weight is account-local scratch)."""
     s = 0.0
     for a in range(lo, hi):
         ia = cov_index[code[a]]
-        da = weight[a] - target[a]
+        da = weight[a - lo] - target[a]
         if ia < 0 or da == 0.0:
             continue
         inner = 0.0
         for b in range(lo, hi):
             ib = cov_index[code[b]]
             if ib >= 0:
-                inner += cov[ia, ib] * (weight[b] - target[b])
+                inner += cov[ia, ib] * (weight[b - lo] - target[b])
         s += da * inner
     return np.sqrt(max(s, 0.0))
 
 
 @jit
-def plan_trades(out_offsets, out_code, quantity, target, price, cash_code, active, inst, cost_params,
+def plan_trades(out_offsets, out_code, quantity, target, price, cash_code, holdings, active, inst, cost_params,
                 settings, cov_index, cov):
     """Trade lists of many accounts: to target or to the band edge, within cash and leverage limits.
 
@@ -364,6 +444,8 @@ def plan_trades(out_offsets, out_code, quantity, target, price, cash_code, activ
         Merged rows of :func:`holdings_drift`; the row with key ``cash_code``
         holds the account's cash (price 1).
     price : float64[n_keys]
+    holdings : float64[n_accounts, 3]
+        Value, cash and gross exposure per account (:func:`holdings_drift`).
     active : bool[n_accounts]
         Accounts to plan (the others get status ``S_INACTIVE``).
     inst : float64[n_keys, 2]
@@ -374,75 +456,83 @@ def plan_trades(out_offsets, out_code, quantity, target, price, cash_code, activ
         Mode (0 to target, 1 to the band edge), absolute band, relative band,
         cash reserve (fraction of value), maximum gross leverage, risk aversion.
     cov_index : int64[n_keys], cov : float64[m, m]
-        Covariance row of each key (-1: none, e.g. cash); an empty ``cov``
-        turns the cost-benefit test off.
+        Covariance row of each key (-1: riskless, e.g. cash); an empty
+        ``cov`` turns the cost-benefit test off.
 
     Returns
     -------
-    trade : float64[n_out]
-        Signed quantity to trade per row (0: none).
-    reason : int8[n_out]
-        ``R_*`` code per row.
-    cost : float64[n_out, 3]
-        Commission, spread, impact per row.
-    wave : int8[n_out]
-        1: send now; 2: send after the sells have settled (cash is short).
+    row : int64[n_planned]
+        Drift row of each planned row (the rows of the active accounts).
+    trade : float64[n_planned]
+        Signed quantity to trade (0: none).
+    reason : int8[n_planned]
+        ``R_*`` code.
+    cost : float64[n_planned, 3]
+        Commission, spread, impact.
+    wave : int8[n_planned]
+        1: send now; 2: send after the sells (cash is short); 0: no trade.
     account : float64[n_accounts, N_ACC]
         ``A_*`` fields per account.
     """
     n_p = out_offsets.shape[0] - 1
-    n_out = quantity.shape[0]
-    trade = np.zeros(n_out)
-    reason = np.zeros(n_out, np.int8)
-    cost = np.zeros((n_out, 3))
-    wave = np.zeros(n_out, np.int8)
     account = np.full((n_p, N_ACC), np.nan)
-    desired = np.zeros(n_out)
-    after_w = np.zeros(n_out)
+    n_plan = 0
+    width = 0
+    for p in range(n_p):
+        account[p, A_CASH_BEFORE] = holdings[p, 1]
+        v = holdings[p, 0]
+        account[p, A_LEV_BEFORE] = holdings[p, 2] / v if v > 0.0 else np.inf
+        account[p, A_STATUS] = S_INACTIVE
+        if active[p]:
+            n_plan += out_offsets[p + 1] - out_offsets[p]
+            width = max(width, out_offsets[p + 1] - out_offsets[p])
+    row = np.empty(n_plan, np.int64)
+    trade = np.zeros(n_plan)
+    reason = np.zeros(n_plan, np.int8)
+    cost = np.zeros((n_plan, 3))
+    wave = np.zeros(n_plan, np.int8)
+    desired = np.zeros(width)
+    after_w = np.zeros(width)
     mode = settings[MODE]
     theta = settings[THETA]
     rho = settings[RHO]
     reserve = settings[RESERVE]
     lev_cap = settings[MAX_LEV]
     use_cb = cov.shape[0] > 0
+    base = 0
     for p in range(n_p):
+        if not active[p]:
+            continue
         lo = out_offsets[p]
         hi = out_offsets[p + 1]
-        value = 0.0
-        cash = 0.0
-        gross = 0.0
-        tsum = 0.0
-        for j in range(lo, hi):
-            c = out_code[j]
-            value += quantity[j] * price[c]
-            if c == cash_code:
-                cash += quantity[j]
-            else:
-                tsum += target[j]
-                gross += abs(quantity[j]) * price[c]
-        account[p, A_CASH_BEFORE] = cash
-        account[p, A_LEV_BEFORE] = gross / value if value > 0.0 else np.inf
-        if not active[p]:
-            account[p, A_STATUS] = S_INACTIVE
-            continue
+        m = hi - lo
+        for j in range(m):
+            row[base + j] = lo + j
+        value = holdings[p, 0]
+        cash = holdings[p, 1]
         if not value > 0.0:
             account[p, A_STATUS] = S_NO_EQUITY
+            base += m
             continue
+        tsum = 0.0
+        for j in range(lo, hi):
+            if out_code[j] != cash_code:
+                tsum += target[j]
         c_star = max(1.0 - tsum, reserve)
         scale = (1.0 - c_star) / tsum if tsum > 0.0 else 0.0
         floor = c_star * value
         # desired trades, rounded to lots, minimum notional
-        n_sell = 0
-        n_buy = 0
+        n_trade = 0
         n_skip = 0
-        for j in range(lo, hi):
-            c = out_code[j]
+        for j in range(m):
+            k = lo + j
             desired[j] = 0.0
+            c = out_code[k]
             if c == cash_code:
                 continue
             px = price[c]
-            w = quantity[j] * px / value
-            tt = target[j] * scale
+            w = quantity[k] * px / value
+            tt = target[k] * scale
             r = R_TARGET
             if mode == 0.0:
                 wstar = tt
@@ -456,44 +546,42 @@ def plan_trades(out_offsets, out_code, quantity, target, price, cash_code, activ
                 wstar = tt + b if dev > 0.0 else tt - b
                 r = R_BAND
             if wstar == 0.0:
-                delta = -quantity[j]
+                delta = -quantity[k]
                 r = R_CLOSE
             else:
-                delta = wstar * value / px - quantity[j]
-                if delta == 0.0:
-                    continue
+                delta = wstar * value / px - quantity[k]
                 lot = inst[c, 0]
-                if lot > 0.0:
+                if lot > 0.0 and delta != 0.0:
                     if delta < 0.0:
                         delta = -np.ceil(-delta / lot - 1e-9) * lot
-                        if quantity[j] > 0.0 and -delta > quantity[j]:
-                            delta = -quantity[j]
+                        if quantity[k] > 0.0 and -delta > quantity[k]:
+                            delta = -quantity[k]
                     else:
                         delta = _round_buy(delta, lot)
                     if delta == 0.0:
-                        reason[j] = R_LOT
+                        reason[base + j] = R_LOT
                         n_skip += 1
                         continue
             if delta == 0.0:
                 continue
             if abs(delta) * px < inst[c, 1]:
-                reason[j] = R_MIN_NOTIONAL
+                reason[base + j] = R_MIN_NOTIONAL
                 n_skip += 1
                 continue
             desired[j] = delta
-            reason[j] = r
-            if delta < 0.0:
-                n_sell += 1
-            else:
-                n_buy += 1
-        if n_sell + n_buy == 0:
+            reason[base + j] = r
+            n_trade += 1
+        if n_trade == 0:
             account[p, A_STATUS] = S_BELOW_MIN if n_skip > 0 else S_NOTHING
             account[p, A_CASH_AFTER] = cash
             account[p, A_LEV_AFTER] = account[p, A_LEV_BEFORE]
             account[p, A_COST] = 0.0
+            base += m
             continue
-        # scale the buys until cash and leverage hold (sells go through as planned)
+        # scale the buys until cash and leverage hold (the sells go through as planned)
         s = 1.0
+        sells = buys = fees = g_after = cash_after = 0.0
+        equity = value
         for it in range(80):
             sells = 0.0
             buys = 0.0
@@ -501,29 +589,30 @@ def plan_trades(out_offsets, out_code, quantity, target, price, cash_code, activ
             fee_buy = 0.0
             g_after = 0.0
             g_nobuy = 0.0
-            for j in range(lo, hi):
-                c = out_code[j]
+            for j in range(m):
+                k = lo + j
+                c = out_code[k]
                 if c == cash_code:
                     continue
                 d = desired[j]
                 if d > 0.0 and s < 1.0:
                     d = _round_buy(d * s, inst[c, 0])
-                    if abs(d) * price[c] < inst[c, 1]:
+                    if d * price[c] < inst[c, 1]:
                         d = 0.0
-                trade[j] = d
+                trade[base + j] = d
                 cm, sp, im = trade_cost(d, price[c], cost_params[c])
-                cost[j, 0] = cm
-                cost[j, 1] = sp
-                cost[j, 2] = im
+                cost[base + j, 0] = cm
+                cost[base + j, 1] = sp
+                cost[base + j, 2] = im
                 if d < 0.0:
                     sells -= d * price[c]
                     fee_sell += cm + sp + im
-                    g_nobuy += abs(quantity[j] + d) * price[c]
+                    g_nobuy += abs(quantity[k] + d) * price[c]
                 else:
                     buys += d * price[c]
                     fee_buy += cm + sp + im
-                    g_nobuy += abs(quantity[j]) * price[c]
-                g_after += abs(quantity[j] + d) * price[c]
+                    g_nobuy += abs(quantity[k]) * price[c]
+                g_after += abs(quantity[k] + d) * price[c]
             fees = fee_sell + fee_buy
             cash_after = cash + sells - buys - fees
             equity = value - fees
@@ -531,9 +620,9 @@ def plan_trades(out_offsets, out_code, quantity, target, price, cash_code, activ
             if buys == 0.0 or (cash_after >= floor - tol and g_after <= lev_cap * equity + tol):
                 break
             if it == 78:
-                s = 0.0  # last pass: sells only
+                s = 0.0  # last pass: the sells only
             elif it == 0:
-                # linear estimate from the full buys (costs grow at least linearly in s,
+                # linear estimate from the full buys (costs grow at least linearly in the size,
                 # but for minimum commissions, which the passes that follow absorb)
                 s_cash = (cash + sells - fee_sell - floor) / (buys + fee_buy)
                 s_lev = (lev_cap * (value - fee_sell) - g_nobuy) / (buys + lev_cap * fee_buy)
@@ -541,47 +630,45 @@ def plan_trades(out_offsets, out_code, quantity, target, price, cash_code, activ
             else:
                 s *= 0.97
         account[p, A_BUY_SCALE] = s
-        for j in range(lo, hi):
-            if trade[j] > 0.0 and s < 1.0:
-                reason[j] = R_TRIMMED
-            elif desired[j] > 0.0 and trade[j] == 0.0:
-                reason[j] = R_TRIMMED
+        if s < 1.0:
+            for j in range(m):
+                if desired[j] > 0.0:
+                    reason[base + j] = R_TRIMMED
         # state after the trades, drift against the account's targets
         total_after = 0.0
         max_after = 0.0
-        for j in range(lo, hi):
-            c = out_code[j]
+        for j in range(m):
+            k = lo + j
+            c = out_code[k]
             if c == cash_code:
                 after_w[j] = cash_after / equity
             else:
-                after_w[j] = (quantity[j] + trade[j]) * price[c] / equity
-            a = abs(after_w[j] - target[j])
+                after_w[j] = (quantity[k] + trade[base + j]) * price[c] / equity
+            a = abs(after_w[j] - target[k])
             total_after += a
             max_after = max(max_after, a)
-        te_b = np.nan
-        te_a = np.nan
         benefit = np.nan
         if use_cb:
-            for j in range(lo, hi):
-                desired[j] = quantity[j] * price[out_code[j]] / value
+            for j in range(m):
+                desired[j] = quantity[lo + j] * price[out_code[lo + j]] / value
             te_b = _te(lo, hi, out_code, desired, target, cov_index, cov)
             te_a = _te(lo, hi, out_code, after_w, target, cov_index, cov)
             benefit = 0.5 * settings[RISK_AVERSION] * (te_b * te_b - te_a * te_a) * value
-        account[p, A_TE_BEFORE] = te_b
-        account[p, A_TE_AFTER] = te_a
+            account[p, A_TE_BEFORE] = te_b
+            account[p, A_TE_AFTER] = te_a
         account[p, A_BENEFIT] = benefit
         account[p, A_COST] = fees
         if use_cb and not benefit > fees:
-            for j in range(lo, hi):
-                trade[j] = 0.0
-                cost[j, 0] = 0.0
-                cost[j, 1] = 0.0
-                cost[j, 2] = 0.0
-                if reason[j] != R_NONE:
-                    reason[j] = R_NONE
+            for j in range(m):
+                trade[base + j] = 0.0
+                cost[base + j, 0] = 0.0
+                cost[base + j, 1] = 0.0
+                cost[base + j, 2] = 0.0
+                reason[base + j] = R_NONE
             account[p, A_STATUS] = S_NOT_WORTH
             account[p, A_CASH_AFTER] = cash
             account[p, A_LEV_AFTER] = account[p, A_LEV_BEFORE]
+            base += m
             continue
         account[p, A_STATUS] = S_TRADED
         account[p, A_CASH_AFTER] = cash_after
@@ -590,9 +677,10 @@ def plan_trades(out_offsets, out_code, quantity, target, price, cash_code, activ
         account[p, A_TOTAL_AFTER] = total_after
         account[p, A_TURNOVER] = (sells + buys) / (2.0 * value)
         short = cash - floor < buys + fees
-        for j in range(lo, hi):
-            if trade[j] < 0.0:
-                wave[j] = 1
-            elif trade[j] > 0.0:
-                wave[j] = 2 if short else 1
-    return trade, reason, cost, wave, account
+        for j in range(m):
+            if trade[base + j] < 0.0:
+                wave[base + j] = 1
+            elif trade[base + j] > 0.0:
+                wave[base + j] = 2 if short else 1
+        base += m
+    return row, trade, reason, cost, wave, account

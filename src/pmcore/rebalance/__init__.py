@@ -1,7 +1,12 @@
-"""Rebalancing: drift of many accounts from their targets, triggers, costs, trade lists and their log."""
+"""Rebalancing: drift of many accounts from their targets, triggers, costs, trade lists and their log.
+
+The modules are named apart from the functions they define (``drifts`` holds
+:func:`drift`), so that importing a module never shadows a function of the
+package.
+"""
 
 from .costs import CostModel, estimate_costs
-from .drift import Drift, drift
+from .drifts import Drift, drift
 from .trades import TradeList, trade_list
 from .triggers import TriggerDecision, check_triggers
 

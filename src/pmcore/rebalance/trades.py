@@ -13,7 +13,7 @@ from ..errors import ValidationError
 from ..frames import encode, float_column, from_arrow, id_column, require_columns, to_arrow
 from ..kernels import rebalance as kr
 from .costs import CostModel
-from .drift import Drift, _covariance
+from .drifts import Drift, _covariance
 from .triggers import TriggerDecision
 
 __all__ = ["TradeList", "trade_list", "TRADE_REASONS", "ACCOUNT_STATUSES"]
@@ -327,22 +327,19 @@ def trade_list(
     inst = _instrument_limits(instruments, d.keys)
     params = costs.params(d.keys, instruments)
     if covariance is not None:
-        inst_keys = d.keys.filter(pa.array(np.arange(len(d.keys)) != d.cash_code))
-        idx, cov = _covariance(covariance, inst_keys, "instrument_id")
-        cov_index = np.full(len(d.keys), -1, np.int64)
-        cov_index[np.arange(len(d.keys)) != d.cash_code] = idx
+        cov_index, cov = _covariance(covariance, d.keys, "instrument_id", skip=d.cash_code)
     else:
         cov_index, cov = np.full(len(d.keys), -1, np.int64), np.zeros((0, 0))
     settings = np.zeros(kr.N_SETTINGS)
     settings[kr.MODE] = 0.0 if mode == "target" else 1.0
     settings[kr.THETA], settings[kr.RHO], settings[kr.RESERVE] = theta, rho, reserve
     settings[kr.MAX_LEV], settings[kr.RISK_AVERSION] = lev, lam
-    trade, reason, cost, wave, account = kr.plan_trades(
-        d.offsets, d.code, d.quantity, d.target_weight, d.price, d.cash_code, active, inst, params,
+    row, trade, reason, cost, wave, account = kr.plan_trades(
+        d.offsets, d.code, d.quantity, d.target_weight, d.price, d.cash_code, d.account, active, inst, params,
         settings, cov_index, cov)
-    rows = np.flatnonzero((trade != 0) | (reason != kr.R_NONE))
+    keep = np.flatnonzero((trade != 0) | (reason != kr.R_NONE))
     return TradeList(
-        drift=d, rows=rows, quantity=trade[rows], cost=cost[rows], wave=wave[rows], reason=reason[rows],
+        drift=d, rows=row[keep], quantity=trade[keep], cost=cost[keep], wave=wave[keep], reason=reason[keep],
         account=account,
         settings={"mode": mode, "threshold": theta, "relative_band": rho, "cash_reserve": reserve,
                   "max_leverage": lev, "risk_aversion": lam},

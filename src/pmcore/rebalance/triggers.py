@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 from ..errors import ValidationError
 from ..frames import encode, float_column, from_arrow, id_column, require_columns, to_arrow
 from ..kernels.rebalance import breaches
-from .drift import Drift
+from .drifts import Drift
 
 __all__ = ["TriggerDecision", "check_triggers", "CALENDARS", "STATUSES"]
 

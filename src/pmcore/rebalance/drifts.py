@@ -31,9 +31,9 @@ class Drift:
         Account ids (sorted) and key ids; code ``i`` is ``keys[i]``.
     offsets : numpy.ndarray
         int64[n_accounts + 1]: rows of account ``p`` are ``offsets[p]:offsets[p + 1]``.
-    code, current_weight, target_weight, drift, relative_drift : numpy.ndarray
+    code, current_weight, target_weight, drift : numpy.ndarray
         Per row: key code, current and target weight, ``current - target``
-        and ``drift / target``.
+        (``relative_drift``: ``drift / target``).
     max_drift, total_drift, tracking_error : numpy.ndarray
         Per account: ``max |drift|``, ``sum |drift|`` and the ex-ante tracking
         error of the drift (NaN without a covariance).
@@ -41,9 +41,10 @@ class Drift:
         int64[n_accounts]: row of the largest ``|drift|`` (-1 if none).
     kind : str
         Kind of frame that conversions without an argument return.
-    quantity, price, value : numpy.ndarray or None
+    quantity, price, account : numpy.ndarray or None
         From positions and prices only: quantity per row (the cash row holds
-        the cash amount), price per key (1 for cash) and value per account.
+        the cash amount), price per key (1 for cash), and per account value,
+        cash and gross exposure (float64[n_accounts, 3]; ``value``, ``cash``).
     cash_code : int
         Key code of the cash row (-1 without positions and prices).
     """
@@ -56,7 +57,6 @@ class Drift:
     current_weight: np.ndarray
     target_weight: np.ndarray
     drift: np.ndarray
-    relative_drift: np.ndarray
     max_drift: np.ndarray
     total_drift: np.ndarray
     tracking_error: np.ndarray
@@ -64,8 +64,27 @@ class Drift:
     kind: str
     quantity: np.ndarray | None = None
     price: np.ndarray | None = None
-    value: np.ndarray | None = None
+    account: np.ndarray | None = None
     cash_code: int = -1
+
+    @property
+    def relative_drift(self) -> np.ndarray:
+        """float64[n_rows]: ``drift / target`` (0 when both are 0, +-inf when only the target is)."""
+        d, t = self.drift, self.target_weight
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rel = d / t
+        rel[d == 0] = 0.0
+        return rel
+
+    @property
+    def value(self) -> np.ndarray | None:
+        """float64[n_accounts]: value with cash (positions and prices only)."""
+        return None if self.account is None else self.account[:, 0]
+
+    @property
+    def cash(self) -> np.ndarray | None:
+        """float64[n_accounts]: cash (positions and prices only)."""
+        return None if self.account is None else self.account[:, 1]
 
     @property
     def n_accounts(self) -> int:
@@ -81,7 +100,8 @@ class Drift:
             return pa.table({
                 "portfolio_id": self.portfolio_ids.take(pa.array(self.row_account())),
                 self.by: self.keys.take(pa.array(self.code)),
-                "current_weight": self.current_weight,
+                **({"quantity": self.quantity} if self.quantity is not None else {}),
+            "current_weight": self.current_weight,
                 "target_weight": self.target_weight,
                 "drift": self.drift,
                 "relative_drift": self.relative_drift,
@@ -162,13 +182,122 @@ def _prices(prices: Any, keys: pa.Array, w_code: np.ndarray, w_t: pa.Table, t_co
     return out
 
 
+def account_layout(pid: pa.Array, extra: list) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+    """Sorted account ids (of ``pid`` and the ``extra`` id arrays), CSR offsets and row order of ``pid``.
+
+    Rows already grouped by account (each id in one run, the usual layout)
+    are laid out from the runs, without hashing a row; the order is empty
+    when the runs are also sorted (rows in place).
+    """
+    n = len(pid)
+    parts = [a for a in extra if a is not None and len(a)]
+    if n:
+        if pa.types.is_integer(pid.type):
+            v = pid.to_numpy(zero_copy_only=False)
+            change = np.flatnonzero(v[1:] != v[:-1]) + 1
+        else:
+            change = np.flatnonzero(np.asarray(pc.not_equal(pid.slice(1), pid.slice(0, n - 1)))) + 1
+        starts = np.concatenate([[0], change]).astype(np.int64)
+        run_ids = pid.take(pa.array(starts))
+        grouped = len(pc.unique(run_ids)) == len(run_ids)
+        parts.insert(0, run_ids if grouped else pid)
+    id_type = parts[0].type if parts else pa.string()
+    if parts:
+        universe = pc.unique(pa.chunked_array([a.cast(id_type) for a in parts], type=id_type))
+        universe = universe.take(pc.sort_indices(universe))
+    else:
+        universe = pa.array([], id_type)
+    n_p = len(universe)
+    if not n:
+        return universe, np.zeros(n_p + 1, np.int64), np.zeros(0, np.int64)
+    if grouped:
+        run_code = encode(run_ids, universe)[0].astype(np.int64)
+        lengths = np.diff(np.append(starts, n))
+        counts = np.zeros(n_p, np.int64)
+        counts[run_code] = lengths
+        offsets = np.zeros(n_p + 1, np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        if len(run_code) < 2 or (np.diff(run_code) > 0).all():
+            return universe, offsets, np.zeros(0, np.int64)
+        # grouped, not sorted: the runs in account order
+        perm = np.argsort(run_code)
+        first = np.repeat(starts[perm] - offsets[run_code[perm]], lengths[perm])
+        return universe, offsets, first + np.arange(n, dtype=np.int64)
+    pcode, _ = encode(pid.cast(id_type), universe)
+    offsets, order, _ = group_rows(pcode.astype(np.int32), n_p, np.zeros(n, np.int32), 1)
+    return universe, offsets, order
+
+
+def _keys(w_t, w_arg, w_iid, t_t, t_key, by, instruments, cash_id):
+    """Key codes of the current rows and the keys (instruments, or groups), cash key last if new."""
+    inst_t = to_arrow(instruments, "instruments") if instruments is not None else None
+    w_code0, w_dict = encode(w_iid)  # one hash pass over the rows (none for dictionary columns)
+
+    def unknown(codes, what):
+        row = int(np.flatnonzero(codes[w_code0] < 0)[0])
+        raise ValidationError(f"names an instrument that is not in 'instruments' ({row_label(w_t, row)})",
+                              argument=w_arg, column="instrument_id", row=row, value=w_iid[row].as_py(),
+                              expected=what)
+
+    if by != "instrument_id":
+        if inst_t is None:
+            raise ValidationError(f"is needed to group by {by!r}", argument="instruments",
+                                  expected=f"a frame with columns 'instrument_id' and {by!r}")
+        require_columns(inst_t, "instruments", ["instrument_id", by])
+        i_ids = id_column(inst_t, "instruments", "instrument_id")
+        gcode, keys = encode(id_column(inst_t, "instruments", by).cast(pa.string()))
+        icode, _ = encode(w_dict, i_ids)
+        if len(w_code0) and (icode[w_code0] < 0).any():
+            unknown(icode, "an instrument_id listed in instruments")
+        return (gcode[icode][w_code0] if len(w_code0) else np.zeros(0, np.int32)), keys
+    id_type = w_dict.type
+    for arr, arg in ((t_key, "targets"),) + (((inst_t.column("instrument_id"), "instruments"),)
+                                              if inst_t is not None else ()):
+        if len(arr) and len(w_dict) and pa.types.is_integer(arr.type) != pa.types.is_integer(id_type):
+            raise ValidationError(f"has a different id type than {w_arg}.instrument_id", argument=arg,
+                                  column="instrument_id")
+    if inst_t is not None:
+        keys = id_column(inst_t, "instruments", "instrument_id")
+    else:
+        parts = [a for a in (w_dict, t_key) if len(a)]
+        keys = (pc.unique(pa.chunked_array([a.cast(parts[0].type) for a in parts])) if parts
+                else pa.array([], pa.string()))
+    if cash_id is not None:
+        if not _same_kind(keys.type if len(keys) else id_type, cash_id):
+            raise ValidationError("has a different type than the instrument ids", argument="cash_id",
+                                  value=cash_id, expected="a string for string ids, an integer for integer ids")
+        cash_arr = pa.array([cash_id]).cast(keys.type if len(keys) else id_type)
+        if not pc.is_in(cash_arr, value_set=keys)[0].as_py():
+            keys = pa.concat_arrays([keys.cast(cash_arr.type), cash_arr]) if len(keys) else cash_arr
+    dcode, _ = encode(w_dict, keys)
+    if len(w_code0) and (dcode[w_code0] < 0).any():
+        unknown(dcode, "an instrument_id listed in instruments")
+    return (dcode[w_code0] if len(w_code0) else np.zeros(0, np.int32)), keys
+
+
+def _cash(cash: Any, w_pid: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """Distinct account ids of ``cash`` and their summed amounts."""
+    if cash is None:
+        return pa.array([], w_pid.type), np.zeros(0)
+    c_t = to_arrow(cash, "cash")
+    require_columns(c_t, "cash", ["portfolio_id", "amount"])
+    c_amt = float_column(c_t, "cash", "amount")
+    c_pid = id_column(c_t, "cash", "portfolio_id")
+    if len(c_pid) and len(w_pid) and pa.types.is_integer(c_pid.type) != pa.types.is_integer(w_pid.type):
+        raise ValidationError("has a different id type than positions.portfolio_id", argument="cash",
+                              column="portfolio_id")
+    c_code, c_ids = encode(c_pid)
+    return c_ids, np.bincount(c_code, weights=c_amt, minlength=len(c_ids)) if len(c_code) else np.zeros(0)
+
+
 def _as_table(obj: Any, arg: str) -> pa.Table:
     if isinstance(obj, Drift):
         raise ValidationError("is a Drift result; pass the weights frame", argument=arg)
     return to_arrow(obj, arg)
 
 
-def _covariance(covariance: Any, keys: pa.Array, by: str) -> tuple[np.ndarray, np.ndarray]:
+def _covariance(covariance: Any, keys: pa.Array, by: str, skip: int = -1) -> tuple[np.ndarray, np.ndarray]:
+    """Row of each key in the covariance (-1 for key ``skip``, the cash row) and the matrix."""
     cov_t = to_arrow(covariance, "covariance")
     names = cov_t.column_names
     if cov_t.num_rows != len(names):
@@ -180,8 +309,11 @@ def _covariance(covariance: Any, keys: pa.Array, by: str) -> tuple[np.ndarray, n
         raise ValidationError("is not symmetric", argument="covariance")
     labels = pa.array(names, pa.string())
     idx, _ = encode(keys.cast(pa.string()), labels)
-    if len(idx) and idx.min() < 0:
-        row = int(np.flatnonzero(idx < 0)[0])
+    missing = idx < 0
+    if 0 <= skip < len(idx):
+        missing[skip] = False
+    if missing.any():
+        row = int(np.flatnonzero(missing)[0])
         raise ValidationError("has no column for an asset", argument="covariance",
                               value=keys[row].as_py(), expected=f"a column per {by} in the weights and targets")
     return idx.astype(np.int64), np.ascontiguousarray(cov)
@@ -286,79 +418,31 @@ def drift(
     require_columns(t_t, "targets", [by, "target_weight"])
     w_val = float_column(w_t, w_arg, "quantity" if holdings else "weight")
     t_val = float_column(t_t, "targets", "target_weight")
-    w_iid = id_column(w_t, w_arg, "instrument_id")
+    w_iid = id_column(w_t, w_arg, "instrument_id", keep_dictionary=True)
+    w_id_type = w_iid.type.value_type if isinstance(w_iid, pa.DictionaryArray) else w_iid.type
     t_key = id_column(t_t, "targets", by)
-    if holdings and pa.types.is_integer(w_iid.type) and cash_id == "CASH":
+    if holdings and pa.types.is_integer(w_id_type) and cash_id == "CASH":
         cash_id = -1
     neg = t_val < 0
-    if holdings and neg.any():  # a levered target borrows: only the cash row may be negative
-        neg &= ~np.asarray(pc.equal(t_key, pa.scalar(cash_id).cast(t_key.type)).fill_null(False)) \
-            if _same_kind(t_key.type, cash_id) else neg
+    if holdings and neg.any() and _same_kind(t_key.type, cash_id):  # a levered target borrows cash
+        neg &= ~np.asarray(pc.equal(t_key, pa.scalar(cash_id).cast(t_key.type)).fill_null(False))
     if neg.any():
         row = int(np.flatnonzero(neg)[0])
         raise ValidationError(f"holds a negative target for {row_label(t_t, row, by)}", argument="targets",
                               column="target_weight", row=row, value=float(t_val[row]),
                               expected="a weight >= 0 (long-only targets" +
                               ("; only the cash row may be negative)" if holdings else ")"))
-
-    inst_t = to_arrow(instruments, "instruments") if instruments is not None else None
-    if by != "instrument_id":
-        if inst_t is None:
-            raise ValidationError(f"is needed to group by {by!r}", argument="instruments",
-                                  expected=f"a frame with columns 'instrument_id' and {by!r}")
-        require_columns(inst_t, "instruments", ["instrument_id", by])
-        i_ids = id_column(inst_t, "instruments", "instrument_id")
-        i_grp = id_column(inst_t, "instruments", by).cast(pa.string())
-        icode, _ = encode(w_iid, i_ids)
-        if len(icode) and icode.min() < 0:
-            row = int(np.flatnonzero(icode < 0)[0])
-            raise ValidationError(f"names an instrument that is not in 'instruments' "
-                                  f"({row_label(w_t, row, 'instrument_id')})", argument="weights",
-                                  column="instrument_id", row=row, value=w_iid[row].as_py(),
-                                  expected="an instrument_id listed in instruments")
-        gcode, keys = encode(i_grp)
-        w_code = gcode[icode].astype(np.int32) if len(icode) else np.zeros(0, np.int32)
-        t_code, _ = encode(t_key.cast(pa.string()), keys)
-        known = keys
-    else:
-        known = id_column(inst_t, "instruments", "instrument_id") if inst_t is not None else None
-        if known is not None and len(known) and len(t_key) and pa.types.is_integer(known.type) != pa.types.is_integer(t_key.type):
-            raise ValidationError("has a different id type than instruments.instrument_id",
-                                  argument="targets", column=by)
-        if known is not None:
-            all_ids = known
-        else:
-            id_parts = [a for a in (w_iid, t_key) if len(a)]
-            if len(id_parts) == 2 and pa.types.is_integer(w_iid.type) != pa.types.is_integer(t_key.type):
-                raise ValidationError("has a different id type than weights.instrument_id",
-                                      argument="targets", column=by)
-            all_ids = (pc.unique(pa.chunked_array([a.cast(id_parts[0].type) for a in id_parts]))
-                       if id_parts else pa.array([], pa.string()))
-        keys = all_ids
-        if holdings:
-            if not _same_kind(keys.type if len(keys) else w_iid.type, cash_id):
-                raise ValidationError("has a different type than the instrument ids", argument="cash_id",
-                                      value=cash_id, expected="a string for string ids, an integer for integer ids")
-            cash_arr = pa.array([cash_id]).cast(keys.type if len(keys) else w_iid.type)
-            if not pc.is_in(cash_arr, value_set=keys)[0].as_py():
-                keys = pa.concat_arrays([keys.cast(cash_arr.type), cash_arr]) if len(keys) else cash_arr
-        w_code, _ = encode(w_iid, keys)
-        if len(w_code) and w_code.min() < 0:
-            row = int(np.flatnonzero(w_code < 0)[0])
-            raise ValidationError(f"names an instrument that is not in 'instruments' "
-                                  f"({row_label(w_t, row, 'instrument_id')})", argument="weights",
-                                  column="instrument_id", row=row, value=w_iid[row].as_py(),
-                                  expected="an instrument_id listed in instruments")
-        t_code, _ = encode(t_key, keys)
+    w_code, keys = _keys(w_t, w_arg, w_iid, t_t, t_key, by, instruments, cash_id if holdings else None)
+    t_code, _ = encode(t_key.cast(keys.type) if by != "instrument_id" else t_key, keys)
     if len(t_code) and t_code.min() < 0:
         row = int(np.flatnonzero(t_code < 0)[0])
         raise ValidationError(f"names an unknown {by} ({row_label(t_t, row, by)})", argument="targets",
-                              column=by, row=row,
-                              value=t_key[row].as_py(),
-                              expected=f"a {by} of 'instruments'")
+                              column=by, row=row, value=t_key[row].as_py(), expected=f"a {by} of 'instruments'")
     n_keys = len(keys)
 
     w_pid = id_column(w_t, w_arg, "portfolio_id")
+    extra = []
+    cash_code = -1
     if holdings:
         cash_code = int(encode(pa.array([cash_id]).cast(keys.type), keys)[0][0])
         if len(w_code) and (w_code == cash_code).any():
@@ -367,43 +451,20 @@ def drift(
                                   column="instrument_id", row=row, expected="cash in 'cash'",
                                   hint="pass cash balances as cash=, or choose another cash_id")
         price_key = _prices(prices, keys, w_code, w_t, t_code, t_t, cash_code)
-        if cash is not None:
-            c_t = to_arrow(cash, "cash")
-            require_columns(c_t, "cash", ["portfolio_id", "amount"])
-            c_amt = float_column(c_t, "cash", "amount")
-            c_pid = id_column(c_t, "cash", "portfolio_id")
-            if len(c_pid) and len(w_pid) and pa.types.is_integer(c_pid.type) != pa.types.is_integer(w_pid.type):
-                raise ValidationError("has a different id type than positions.portfolio_id", argument="cash",
-                                      column="portfolio_id")
-            if len(c_pid):  # one cash row per account (balances summed)
-                c_code, c_pid = encode(c_pid)
-                c_amt = np.bincount(c_code, weights=c_amt, minlength=len(c_pid))
-                w_pid = pa.concat_arrays([w_pid, c_pid.cast(w_pid.type)]) if len(w_pid) else c_pid
-                w_code = np.concatenate([w_code, np.full(len(c_pid), cash_code, np.int32)])
-                w_val = np.concatenate([w_val, c_amt])
-    # accounts: those with weights, plus those with their own targets
+        c_pid, c_amt = _cash(cash, w_pid)
+        extra.append(c_pid)
     per_account = "portfolio_id" in t_t.column_names
     t_pid = id_column(t_t, "targets", "portfolio_id") if per_account else None
-    parts = [w_pid] + ([t_pid] if t_pid is not None and len(t_pid) else [])
-    if len(parts) == 2 and len(w_pid) and pa.types.is_integer(w_pid.type) != pa.types.is_integer(t_pid.type):
-        raise ValidationError("has a different id type than weights.portfolio_id", argument="targets",
-                              column="portfolio_id")
-    id_type = parts[-1].type if not len(w_pid) else w_pid.type
-    universe = pc.unique(pa.chunked_array([p.cast(id_type) for p in parts], type=id_type))
-    universe = universe.take(pc.sort_indices(universe))
+    if t_pid is not None:
+        if len(t_pid) and len(w_pid) and pa.types.is_integer(w_pid.type) != pa.types.is_integer(t_pid.type):
+            raise ValidationError("has a different id type than weights.portfolio_id", argument="targets",
+                                  column="portfolio_id")
+        extra.append(t_pid)
+    universe, offsets, order = account_layout(w_pid, extra)
     n_p = len(universe)
-    w_pcode, _ = encode(w_pid.cast(id_type), universe)
-    offsets, order, dup = group_rows(w_pcode.astype(np.int32), n_p, w_code.astype(np.int32), max(n_keys, 1))
-    if dup >= 0 and by == "instrument_id":
-        raise ValidationError("repeats a (portfolio_id, instrument_id) pair", argument=w_arg,
-                              column="instrument_id", row=int(dup),
-                              value=(w_pid[int(dup)].as_py(), w_iid[int(dup)].as_py()),
-                              expected="one row per account and instrument", hint="aggregate the rows first")
-    code = w_code[order].astype(np.int32)
-    wv = w_val[order]
 
     if per_account:
-        t_pcode, _ = encode(t_pid.cast(id_type), universe)
+        t_pcode, _ = encode(t_pid.cast(universe.type), universe)
         t_off, t_order, t_dup = group_rows(t_pcode.astype(np.int32), n_p, t_code.astype(np.int32), max(n_keys, 1))
         t_start, t_end = t_off[:-1].copy(), t_off[1:].copy()
         tc, tv = t_code[t_order].astype(np.int32), t_val[t_order]
@@ -428,24 +489,32 @@ def drift(
                               expected=f"a sum of 1 within {target_tolerance:g}",
                               hint="add a cash row to absorb the remainder")
 
+    w_code = w_code.astype(np.int32, copy=False)
     if holdings:
-        out_off, out_code, qty, cur, tgt, value, dft, rel, summary = holdings_drift(
-            offsets, code, wv, price_key, t_start, t_end, tc, tv, max(n_keys, 1))
+        cash_p = np.zeros(n_p)
+        if len(c_pid):
+            cash_p[encode(c_pid.cast(universe.type), universe)[0]] = c_amt
+        out_off, out_code, qty, cur, tgt, dft, acct, summary, dup = holdings_drift(
+            offsets, order, w_code, w_val, cash_p, cash_code, price_key, t_start, t_end, tc, tv, max(n_keys, 1))
     else:
-        out_off, out_code, cur, tgt, dft, rel, summary = drift_accounts(
-            offsets, code, wv, t_start, t_end, tc, tv, max(n_keys, 1))
-        qty = value = price_key = None
-        cash_code = -1
+        out_off, out_code, cur, tgt, dup, dft, summary = drift_accounts(
+            offsets, order, w_code, w_val, t_start, t_end, tc, tv, max(n_keys, 1))
+        qty = acct = price_key = None
+    if dup >= 0 and by == "instrument_id":
+        raise ValidationError("repeats a (portfolio_id, instrument_id) pair", argument=w_arg,
+                              column="instrument_id", row=int(dup),
+                              value=(w_pid[int(dup)].as_py(), w_iid[int(dup)].as_py()),
+                              expected="one row per account and instrument", hint="aggregate the rows first")
     if covariance is not None:
-        cov_index, cov = _covariance(covariance, keys, by)
+        cov_index, cov = _covariance(covariance, keys, by, skip=cash_code)
         te = drift_tracking_error(out_off, out_code, dft, cov_index, cov)
     else:
         te = np.full(n_p, np.nan)
     return Drift(
         by=by, portfolio_ids=universe, keys=keys, offsets=out_off, code=out_code,
-        current_weight=cur, target_weight=tgt, drift=dft, relative_drift=rel,
+        current_weight=cur, target_weight=tgt, drift=dft,
         max_drift=summary[:, MAX_ABS].copy(), total_drift=summary[:, TOTAL_ABS].copy(),
         tracking_error=te, max_row=summary[:, ARGMAX].astype(np.int64),
         kind=kind if kind != "other" else "arrow",
-        quantity=qty, price=price_key, value=value, cash_code=cash_code,
+        quantity=qty, price=price_key, account=acct, cash_code=cash_code,
     )
