@@ -155,15 +155,20 @@ def rolling_mean_std(x, r, r_step, window, ddof, what, scale, out):
 
 @jit
 def _window_var_cov(x, f, j, start, stop):
-    # two-pass sums of squared factor deviations and cross deviations over pairs
+    # two-pass sums of squared factor deviations and cross deviations over
+    # pairs; a constant series gives a covariance of exactly 0
     count = 0
     mf = 0.0
     my = 0.0
+    lo = np.inf
+    hi = -np.inf
     for m in range(start, stop):
         if x[m, j] == x[m, j] and f[m] == f[m]:
             count += 1
             mf += f[m]
             my += x[m, j]
+            lo = min(lo, x[m, j])
+            hi = max(hi, x[m, j])
     mf /= count
     my /= count
     ssf = 0.0
@@ -172,7 +177,7 @@ def _window_var_cov(x, f, j, start, stop):
         if x[m, j] == x[m, j] and f[m] == f[m]:
             ssf += (f[m] - mf) * (f[m] - mf)
             cov += (f[m] - mf) * (x[m, j] - my)
-    return ssf, cov
+    return ssf, (0.0 if lo == hi else cov)
 
 
 @jit
@@ -180,7 +185,11 @@ def rolling_beta(x, f, window, out):
     """Rolling beta of each column on factor ``f`` over rows where both are present.
 
     ``cov(f, y) / var(f)`` with population moments; NaN when fewer than two
-    pairs or when the factor variance is below 1e-30.
+    pairs or when the factor variance is below 1e-30. Running shifted sums,
+    recomputed every ``window`` rows; a window where either side's variance
+    is under 1e-8 of the largest shifted second moment since the last
+    recompute (e.g. a flat series after a jump) is recomputed exactly, so a
+    constant series gets a beta of exactly 0.
     """
     n_obs, n_series = x.shape
     for j in range(n_series):
@@ -194,7 +203,10 @@ def rolling_beta(x, f, window, out):
         sf = 0.0
         sy = 0.0
         sff = 0.0
+        syy = 0.0
         sfy = 0.0
+        peak_f = 0.0
+        peak_y = 0.0
         for t in range(n_obs):
             y = x[t, j]
             g = f[t]
@@ -205,7 +217,10 @@ def rolling_beta(x, f, window, out):
                 sf += a
                 sy += b
                 sff += a * a
+                syy += b * b
                 sfy += a * b
+                peak_f = max(peak_f, sff)
+                peak_y = max(peak_y, syy)
             start = t - window + 1
             if start > 0:
                 y = x[start - 1, j]
@@ -217,12 +232,14 @@ def rolling_beta(x, f, window, out):
                     sf -= a
                     sy -= b
                     sff -= a * a
+                    syy -= b * b
                     sfy -= a * b
             if start >= 0 and start % window == 0 and t >= window:
                 count = 0
                 sf = 0.0
                 sy = 0.0
                 sff = 0.0
+                syy = 0.0
                 sfy = 0.0
                 for m in range(start, t + 1):
                     y = x[m, j]
@@ -234,13 +251,17 @@ def rolling_beta(x, f, window, out):
                         sf += a
                         sy += b
                         sff += a * a
+                        syy += b * b
                         sfy += a * b
+                peak_f = sff
+                peak_y = syy
             if start < 0 or count < 2:
                 out[t, j] = np.nan
                 continue
             ssf = sff - sf * sf / count
+            ssy = syy - sy * sy / count
             cov = sfy - sf * sy / count
-            if ssf < _CANCEL * sff:
+            if ssf < _CANCEL * peak_f or ssy < _CANCEL * peak_y:
                 ssf, cov = _window_var_cov(x, f, j, start, t + 1)
             var = ssf / count
             out[t, j] = (cov / count) / var if var >= 1.0e-30 else np.nan
