@@ -359,6 +359,20 @@ def test_rolling_constant_window_after_volatile_one():
         assert (std[8:] == 0.0).all() and (mean[8:] == 0.001).all()
 
 
+def test_rolling_beta_flat_series_after_a_jump():
+    # found by hypothesis: a jump, then a flat (constant) series with holes;
+    # the covariance of a constant window is exactly 0, not rounding residue
+    x = np.zeros((17, 2))
+    x[0, 1] = 0.1875
+    x[14:16, 1] = np.nan
+    x[5:, 0] = 0.003
+    f = np.cos(np.arange(17) * 1.3) * 0.01
+    for layout in (np.ascontiguousarray, np.asfortranarray):
+        out = np.empty(x.shape)
+        kr.rolling_beta(layout(x), f, 4, out)
+        assert (out[8:] == 0.0).all()
+
+
 @given(matrices(max_rows=40, elements=st.one_of(st.floats(-0.5, 0.5), st.just(np.nan))), st.booleans())
 def test_drawdown_details(x, include_start):
     n = x.shape[1]
