@@ -307,11 +307,20 @@ class Ledger:
         rows = []
         for j, (p, s, cur, u) in enumerate(legs):
             rows.append(len(self._status))
-            for name, v in (("txn_id", txn), ("leg", j), ("kind", kind), ("portfolio_id", p),
-                            ("strategy", s), ("currency", cur), ("units", u), ("trade_day", td),
-                            ("value_day", vd), ("recorded_ns", t), ("actor", actor),
-                            ("memo", memo), ("txn_no", txn_no)):
-                c[name].append(v)
+            # one append per column, in the order of _cols (the single-transaction hot path)
+            c["txn_id"].append(txn)
+            c["leg"].append(j)
+            c["kind"].append(kind)
+            c["portfolio_id"].append(p)
+            c["strategy"].append(s)
+            c["currency"].append(cur)
+            c["units"].append(u)
+            c["trade_day"].append(td)
+            c["value_day"].append(vd)
+            c["recorded_ns"].append(t)
+            c["actor"].append(actor)
+            c["memo"].append(memo)
+            c["txn_no"].append(txn_no)
             self._status.append(status)
             self._apply(p, s, cur, u, status, +1)
         self._txns[txn] = rows
