@@ -179,3 +179,29 @@ def _run_pandas(p: dict):
     acc["margin_ratio"] = acc["maint"] / acc["equity"]
     acc["excess_liquidity"] = acc["equity"] - acc["maint"]
     return pd.DataFrame(df), acc
+
+
+def pandas_pre_trade(positions, prices, wallet: float, instrument: str, quantity: float, *,
+                     leverage: float = 10.0, buffer: float = 0.05) -> tuple[str, float]:
+    """One account's pre-trade check with pandas, from its positions frame (the peer of the latency row).
+
+    ``positions``: the account's rows (instrument_id, quantity, avg_price);
+    ``prices``: mark prices indexed by instrument_id. Free margin = wallet +
+    unrealized PnL - sum of notional / leverage; the opening part of the order
+    needs notional / leverage of the free margin less the buffer; otherwise the
+    largest size that fits. Returns (decision, quantity).
+    """
+    px = prices.reindex(positions["instrument_id"]).to_numpy()
+    q = positions["quantity"].to_numpy()
+    equity = wallet + float((q * (px - positions["avg_price"].to_numpy())).sum())
+    free = equity - float((abs(q) * px / leverage).sum())
+    available = free * (1.0 - buffer) if free > 0.0 else free
+    price = float(prices.loc[instrument])
+    q0 = float(positions.loc[positions["instrument_id"] == instrument, "quantity"].sum())
+    closing = min(abs(quantity), abs(q0)) if q0 * quantity < 0.0 else 0.0
+    opening = abs(quantity) - closing
+    if opening == 0.0 or opening * price / leverage <= available:
+        return "approve", quantity
+    fits = max(available, 0.0) * leverage / price
+    side = 1.0 if quantity > 0 else -1.0
+    return ("reduce", side * (closing + fits)) if closing + fits > 0.0 else ("reject", 0.0)

@@ -45,3 +45,15 @@ def test_pre_trade_check_one_account(benchmark):
     pre_trade_check(state, pid, iid, 0.5)
     out = benchmark(pre_trade_check, state, pid, iid, 0.5)
     assert out.decision in ("approve", "reduce", "reject")
+
+
+def test_pre_trade_check_one_account_pandas(benchmark):
+    """The same check with pandas from the account's frames (the peer of the latency target)."""
+    benchmark.group = "single account"
+    d = md.make_data(10, 1, 10, seed=3)
+    pos = d["positions"].to_pandas()
+    prices = d["prices"].to_pandas().set_index("instrument_id")["price"]
+    wallet = float(d["cash"].column("amount")[0].as_py())
+    iid = pos["instrument_id"].iloc[0]
+    decision, _ = benchmark(md.pandas_pre_trade, pos, prices, wallet, iid, 0.5)
+    assert decision in ("approve", "reduce", "reject")
