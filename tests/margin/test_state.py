@@ -97,6 +97,19 @@ def test_initial_margin_example():
     assert row["maintenance_margin"] == 100.0  # default: 50 % of initial margin
 
 
+def test_initial_margin_example_pionex():
+    # Pionex, "Initial Margin" (blog): BTCUSDT perpetual at a mark price of 20,000 USDT,
+    # long 5 BTC with 10x leverage: notional 100,000 USDT, initial margin 10,000 USDT.
+    pos = pa.table({"portfolio_id": ["X"], "instrument_id": ["BTCUSDT"], "quantity": [5.0],
+                    "avg_price": [20000.0]})
+    st_ = margin_state(pos, {"instrument_id": ["BTCUSDT"], "price": [20000.0]},
+                       instruments=BINANCE_INST, cash=BINANCE_CASH, accounts={"X": "margin"},
+                       leverage=10, base_currency="USDT")
+    row = st_.to_arrow("positions").to_pylist()[0]
+    assert row["notional"] == 100000.0 and row["initial_margin"] == 10000.0
+    assert st_.margin_used[0] == 10000.0
+
+
 def test_account_figures_by_hand():
     # wallet 10,000; long 1 at 50,000 mark 48,000 (lev 10), short 10 at 100 mark 110 (lev 5)
     pos = pa.table({"portfolio_id": ["A", "A"], "instrument_id": ["L", "S"],
