@@ -36,7 +36,7 @@ def section() -> str:
     >>> "Brinson-Fachler" in text and "reconciles: True" in text
     True
     """
-    from ..attribution import brinson
+    from ..attribution import brinson, geometric_brinson
 
     data = load_sample()
     growth = data.filter(pc.equal(data.column("portfolio_id"), "GROWTH"))
@@ -68,4 +68,8 @@ def section() -> str:
         f"fund {tot['portfolio_return']:+.2%}, benchmark {tot['benchmark_return']:+.2%}, "
         f"active {tot['active_return']:+.2%} over {tot['n_periods']} months; reconciles: {res.reconciles}",
     ]
+    geo = geometric_brinson(growth, by="sector")
+    g = geo.linked_totals.to_pylist()[0]
+    lines.append(f"geometric: excess {g['excess_return']:+.2%} = allocation {g['allocation']:+.2%} "
+                 f"compounded with selection {g['selection']:+.2%}; reconciles: {geo.reconciles}")
     return "\n".join(lines)
