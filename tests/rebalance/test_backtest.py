@@ -87,7 +87,7 @@ def twin(prices, days, flows, calendar, target, rates, threshold, min_interval, 
 def run_kernel(prices, days, flows, calendar, target, rates, threshold, min_interval, long_term, mode,
                initial_value, chunks=1):
     T, N = prices.shape
-    shares, basis, lots = np.zeros(N), np.zeros(N), np.zeros((T, N))
+    shares, basis, lots = np.zeros(N), np.zeros(N), np.zeros((N, T))
     head = np.zeros(N, dtype=np.int64)
     state = np.array([initial_value, -np.inf, 1.0])
     out, weights = np.zeros((T, K.N_OUT)), np.zeros((T, N))

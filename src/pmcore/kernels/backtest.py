@@ -67,14 +67,14 @@ def _consume_lots(lots, head, i, t, days, sold, long_term):
     long_q = 0.0
     j = head[i]
     while remaining > 0.0 and j < t:
-        q = lots[j, i]
+        q = lots[i, j]
         if q > 0.0:
             take = q if q < remaining else remaining
-            lots[j, i] = q - take
+            lots[i, j] = q - take
             remaining -= take
             if days[t] - days[j] > long_term:
                 long_q += take
-            if lots[j, i] > 0.0:
+            if lots[i, j] > 0.0:
                 break
         j += 1
     head[i] = j
@@ -127,7 +127,7 @@ def _rebalance(t, prices, days, target, rates, params, shares, basis, lots, head
             q = u / p
             shares[i] += q
             basis[i] += u + cost
-            lots[t, i] += q
+            lots[i, t] += q
         else:
             sold = shares[i] if u == -held[i] else -u / p
             if sold > shares[i]:
@@ -141,7 +141,7 @@ def _rebalance(t, prices, days, target, rates, params, shares, basis, lots, head
                 shares[i] = 0.0
                 basis[i] = 0.0
                 for j in range(head[i], t):
-                    lots[j, i] = 0.0
+                    lots[i, j] = 0.0
                 head[i] = t
             else:
                 shares[i] -= sold
@@ -183,8 +183,9 @@ def simulate(prices, days, flows, calendar, target, rates, params,
         long term, and the cost mode.
     shares, basis : float64[n_assets]
         Book (updated in place): shares held and their total cost basis.
-    lots : float64[n_dates, n_assets]
-        Shares still held of those bought on each date (updated in place).
+    lots : float64[n_assets, n_dates]
+        Shares still held of those bought on each date (updated in place;
+        asset-major so that walking one asset's lots reads contiguous memory).
     head : int64[n_assets]
         First lot date that may still hold shares (updated in place).
     state : float64[N_STATE]

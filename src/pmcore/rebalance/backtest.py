@@ -380,7 +380,7 @@ def backtest(
     params = np.array([-1.0 if threshold is None else float(threshold), float(min_interval_days),
                        float(long_term_days), float(mode)])
     shares, basis = np.zeros(N), np.zeros(N)
-    lots = np.zeros((T, N))
+    lots = np.zeros((N, T))
     head = np.zeros(N, dtype=np.int64)
     state = np.array([float(initial_value), -np.inf, 1.0])
     out = np.zeros((T, K.N_OUT))
