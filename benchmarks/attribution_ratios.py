@@ -6,6 +6,7 @@ Usage (from the repository root)::
     PYTHONPATH=src python benchmarks/attribution_ratios.py --small  # quick check
     PYTHONPATH=src python benchmarks/attribution_ratios.py --write  # also docs/_generated/attribution.rst
                                                                     # and README <!-- bench:attribution -->
+    PYTHONPATH=src python benchmarks/attribution_ratios.py --write --no-readme  # the docs table only
 
 Both implementations run Brinson-Fachler with Carino linking on the same
 generated data in the same process, pinned to one CPU, taking turns (so that
@@ -47,6 +48,8 @@ def main(argv=None) -> int:
     parser.add_argument("--write", action="store_true",
                         help="also write docs/_generated/attribution.rst and the README section "
                              "between <!-- bench:attribution --> markers (if present)")
+    parser.add_argument("--no-readme", action="store_true",
+                        help="with --write: the docs table only, README.md untouched")
     args = parser.parse_args(argv)
     if not args.small:
         os.environ["PMCORE_BENCH_FULL"] = "1"
@@ -88,11 +91,11 @@ def main(argv=None) -> int:
         del table, df, res, linked, outs
     print("\ntargets: pmcore under 1 s on one core (see the CPU column), at least 50x faster than pandas")
     if args.write:
-        write(rows, load)
+        write(rows, load, readme=not args.no_readme)
     return 0
 
 
-def write(rows, load) -> None:
+def write(rows, load, readme: bool = True) -> None:
     """Write the table for the docs and the README (between its markers, if present)."""
     from pathlib import Path
 
@@ -113,6 +116,8 @@ def write(rows, load) -> None:
     out = root / "docs" / "_generated" / "attribution.rst"
     out.parent.mkdir(exist_ok=True)
     out.write_text("\n".join(lines) + "\n")
+    if not readme:
+        return
     readme = root / "README.md"
     text = readme.read_text()
     start, end = "<!-- bench:attribution -->", "<!-- /bench:attribution -->"
