@@ -63,6 +63,39 @@ def test_regression_matches_textbook_single_factor_formulas():
     assert fac["contribution"] + summ["specific"] == pytest.approx(r.sum(), abs=1e-13)
 
 
+def test_three_factor_regression_matches_statsmodels_ols():
+    # Fama-French style three factors (market, size, value), two portfolios; oracle:
+    # statsmodels OLS (test-only; installed with arch) on each portfolio's window.
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(12)
+    n_t = 60
+    f = rng.normal([0.006, 0.001, 0.002], [0.045, 0.03, 0.03], (n_t, 3))
+    loadings = {"P1": (0.002, [1.1, 0.4, -0.2]), "P2": (-0.001, [0.8, -0.3, 0.5])}
+    rows = {"portfolio_id": [], "period": [], "portfolio_return": []}
+    for pid, (alpha, beta) in loadings.items():
+        rows["portfolio_id"] += [pid] * n_t
+        rows["period"] += list(range(n_t))
+        rows["portfolio_return"] += list(alpha + f @ np.array(beta) + rng.normal(0, 0.012, n_t))
+    returns = pa.table(rows)
+    factors = pa.table({"period": np.arange(n_t), "mkt_rf": f[:, 0], "smb": f[:, 1], "hml": f[:, 2]})
+    res = factor_regression(returns, factors)
+    fac = to_arrow(res.factors, "x").to_pandas().set_index(["portfolio_id", "factor"])
+    summ = to_arrow(res.summary, "x").to_pandas().set_index("portfolio_id")
+    r_all = np.asarray(rows["portfolio_return"])
+    for j, pid in enumerate(loadings):
+        fit = sm.OLS(r_all[j * n_t:(j + 1) * n_t], sm.add_constant(f)).fit()
+        for k, name in enumerate(("mkt_rf", "smb", "hml")):
+            assert fac.loc[(pid, name), "beta"] == pytest.approx(fit.params[k + 1], rel=1e-10)
+            assert fac.loc[(pid, name), "std_error"] == pytest.approx(fit.bse[k + 1], rel=1e-9)
+            assert fac.loc[(pid, name), "t_stat"] == pytest.approx(fit.tvalues[k + 1], rel=1e-9)
+        assert summ.loc[pid, "alpha"] == pytest.approx(fit.params[0], rel=1e-9)
+        assert summ.loc[pid, "alpha_t_stat"] == pytest.approx(fit.tvalues[0], rel=1e-9)
+        assert summ.loc[pid, "r_squared"] == pytest.approx(fit.rsquared, rel=1e-10)
+        assert summ.loc[pid, "adj_r_squared"] == pytest.approx(fit.rsquared_adj, rel=1e-10)
+    assert res.reconciles
+
+
 @settings(max_examples=20, deadline=None)
 @given(st.integers(2, 30), st.integers(0, 2**32 - 1), st.booleans())
 def test_regression_contributions_add_up(n_t, seed, active):
