@@ -303,3 +303,36 @@ def test_thread_and_process_pools_give_identical_answers(sp500):
 
 def _max_sharpe_weights(m, S):
     return max_sharpe(m, S, upper=0.2).x
+
+
+def test_cardinality_mixed_integer_matches_brute_force(sp500):
+    """Exact MIQP (SCIP) against enumerating every 3-asset support of 10 assets (independent search)."""
+    import cvxpy as cp
+    from itertools import combinations
+
+    if "SCIP" not in cp.installed_solvers():
+        pytest.skip("no mixed-integer solver for cvxpy (pip install pyscipopt)")
+    _, mu, cov = sp500
+    S = cov.to_numpy()[:10, :10]
+    res = min_variance(S, max_holdings=3, min_position=0.2, solver="mixed_integer")
+    assert res.solver.startswith("SCIP+active_set")
+    best = np.inf
+    for sup in combinations(range(10), 3):
+        sub = min_variance(S[np.ix_(sup, sup)], lower=0.2)
+        best = min(best, sub.fun)
+    assert abs(res.fun - best) <= 1e-9 * best
+    held = res.x[res.x > 0]
+    assert len(held) <= 3 and held.min() >= 0.2 and res.x.sum() == pytest.approx(1.0, abs=1e-15)
+    greedy = min_variance(S, max_holdings=3, min_position=0.2)
+    assert res.fun <= greedy.fun * (1 + 1e-12)  # the heuristic is feasible, never better than exact
+
+
+def test_mixed_integer_needs_a_solver_or_bounds(sp500, monkeypatch):
+    import cvxpy as cp
+
+    _, mu, cov = sp500
+    with pytest.raises(ValidationError, match="max_sharpe"):
+        max_sharpe(mu, cov, max_holdings=3, solver="mixed_integer")
+    monkeypatch.setattr(cp, "installed_solvers", lambda: ["CLARABEL"])
+    with pytest.raises(ValidationError, match="pyscipopt"):
+        min_variance(cov, max_holdings=3, solver="mixed_integer")

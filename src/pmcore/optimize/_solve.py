@@ -333,7 +333,7 @@ def check_solution(x, spec: Spec, extra: list, tol: float = 1e-9) -> bool:
 
 def validate_solver(solver: str) -> str:
     s = str(solver)
-    if s.lower() in ("auto", "active_set"):
+    if s.lower() in ("auto", "active_set", "mixed_integer"):
         return s.lower()
     return s.upper()
 

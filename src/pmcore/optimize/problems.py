@@ -156,6 +156,8 @@ def solve_once(kind: str, Sigma, mu, spec: Spec, param, risk_free: float, solver
     precondition (some portfolio beats risk_free) is already known to hold."""
     extra = _extra(kind, mu, param)
     solver = S.validate_solver(solver)
+    if solver == "mixed_integer":  # only max_holdings / min_position use it
+        solver = "auto"
     if kind == "max_sharpe" and not checked:
         top, _ = S.max_return(spec, mu - risk_free)
         if top <= 0:
@@ -208,8 +210,62 @@ def solve_once(kind: str, Sigma, mu, spec: Spec, param, risk_free: float, solver
     return x, used, its, None
 
 
+MI_SOLVERS = ("GUROBI", "MOSEK", "CPLEX", "XPRESS", "COPT", "SCIP")
+
+
+def _mixed_integer(kind, Sigma, mu, spec: Spec, param, risk_free, fallback_solver):
+    """Exact max_holdings / min_position with binary variables (a cvxpy mixed-integer solver),
+    then the continuous problem on the chosen holdings solved exactly (active set)."""
+    cp = S.cvxpy_module()
+    if kind == "max_sharpe":
+        raise ValidationError("is not available for max_sharpe", argument="solver", value="mixed_integer",
+                              hint="use efficient_risk or max_utility, or solver='auto' (greedy heuristic)")
+    have = [s for s in MI_SOLVERS if s in cp.installed_solvers()]
+    if not have:
+        raise ValidationError("needs a mixed-integer solver", argument="solver", value="mixed_integer",
+                              expected=f"one of {MI_SOLVERS} installed for cvxpy",
+                              hint="pip install pyscipopt (SCIP), or use solver='auto' for the greedy heuristic")
+    base = replace(spec, max_holdings=None, min_position=None)
+    if not (np.isfinite(base.lo).all() and np.isfinite(base.hi).all()):
+        raise ValidationError("needs finite lower and upper bounds", argument="solver", value="mixed_integer",
+                              hint="set lower= and upper= (they bound the weights of held assets)")
+    prob, w, _ = cvx_model(kind, Sigma, mu, base, param, risk_free)
+    n = spec.n
+    mp = spec.min_position or 0.0
+    zp = cp.Variable(n, boolean=True, name="long")
+    cons = list(prob.constraints)
+    if (base.lo >= 0).all():
+        cons += [w <= cp.multiply(base.hi, zp), w >= mp * zp]
+        held = zp
+    else:
+        zn = cp.Variable(n, boolean=True, name="short")
+        cons += [w <= cp.multiply(base.hi, zp) - mp * zn, w >= cp.multiply(base.lo, zn) + mp * zp, zp + zn <= 1]
+        held = zp + zn
+    if spec.max_holdings is not None:
+        cons.append(cp.sum(held) <= spec.max_holdings)
+    mip = cp.Problem(prob.objective, cons)
+    used = S.solve_cvxpy(mip, have[0], None)
+    if mip.status == "infeasible":
+        raise InfeasibleError("no portfolio meets max_holdings / min_position with the other constraints",
+                              remedy="allow more holdings or a smaller min_position", conflicts=(
+                                  "max_holdings" if spec.max_holdings is not None else "min_position",),
+                              status=mip.status)
+    x = np.asarray(w.value, dtype=np.float64)
+    keep = np.abs(x) > 1e-7 * max(1.0, abs(spec.budget))
+    lo, hi = base.lo.copy(), base.hi.copy()
+    lo[~keep] = hi[~keep] = 0.0
+    if mp:
+        lo[keep & (x > 0)] = np.maximum(lo[keep & (x > 0)], mp)
+        hi[keep & (x < 0)] = np.minimum(hi[keep & (x < 0)], -mp)
+    support = replace(base, lo=lo, hi=hi, excluded=base.excluded | ~keep)
+    xp, how, its, _ = solve_once(kind, Sigma, mu, support, param, risk_free, "auto", fallback_solver)
+    return xp, f"{used}+{how}", its, None
+
+
 def _cardinality(kind, Sigma, mu, spec: Spec, param, risk_free, solver, fallback_solver):
     """Greedy heuristic for max_holdings / min_position (see Constraints Notes)."""
+    if S.validate_solver(solver) == "mixed_integer":
+        return _mixed_integer(kind, Sigma, mu, spec, param, risk_free, fallback_solver)
     x, used, its, warm = solve_once(kind, Sigma, mu, spec, param, risk_free, solver, fallback_solver)
     cur = spec
     for _ in range(spec.n):
@@ -420,9 +476,13 @@ def _costs(spec: Spec, w) -> float:
 
 
 _OPTS_DOC = """
-    solver : {"auto", "active_set"} or a cvxpy solver name, default "auto"
+    solver : {"auto", "active_set", "mixed_integer"} or a cvxpy solver name, default "auto"
         ``"auto"`` uses the exact active-set method when every constraint is
-        linear and cvxpy with Clarabel otherwise.
+        linear and cvxpy with Clarabel otherwise. ``"mixed_integer"`` solves
+        ``max_holdings`` / ``min_position`` exactly with binary variables
+        (needs a mixed-integer solver for cvxpy, e.g. SCIP from
+        ``pip install pyscipopt``); by default they use the greedy heuristic
+        described in :class:`~pmcore.optimize.Constraints`.
     fallback_solver : str, default "SCS"
         cvxpy solver tried when the first one fails (skipped if not installed).
     repair_psd : bool, default False
