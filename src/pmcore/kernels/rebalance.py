@@ -168,7 +168,7 @@ def drift_accounts(offsets, order, code, weight, t_start, t_end, t_code, t_weigh
 
 
 # columns of the per-account figures returned by ``holdings_drift``
-VALUE, CASH, GROSS = range(3)
+VALUE, CASH, GROSS, TARGET_GROSS = range(4)
 
 
 @jit
@@ -193,8 +193,9 @@ def holdings_drift(offsets, order, code, quantity, cash, cash_code, price, t_sta
         Quantity held (cash amount on the cash row), weight
         ``quantity * price / value`` (NaN when the value is not positive),
         target weight, and drift ``weight - target``.
-    account : float64[n_accounts, 3]
-        Value (cash included), cash, gross exposure ``sum |quantity| price``.
+    account : float64[n_accounts, 4]
+        Value (cash included), cash, gross exposure ``sum |quantity| price``
+        and the sum of the instruments' target weights.
     summary : as :func:`drift_rows`
     dup : int
         First input row that repeats an instrument within its account, or -1.
@@ -210,7 +211,7 @@ def holdings_drift(offsets, order, code, quantity, cash, cash_code, price, t_sta
     target = np.zeros(n_out)
     weight = np.empty(n_out)
     drift = np.empty(n_out)
-    account = np.zeros((n_p, 3))
+    account = np.zeros((n_p, 4))
     summary = np.zeros((n_p, N_SUMMARY))
     for p in range(n_p):
         lo = out_offsets[p]
@@ -244,15 +245,18 @@ def holdings_drift(offsets, order, code, quantity, cash, cash_code, price, t_sta
         qty[slot[cash_code]] = cash[p]
         v = 0.0
         g = 0.0
+        tg = 0.0
         for j in range(lo, r):
             x = qty[j] * price[out_code[j]]
             weight[j] = x
             v += x
             if out_code[j] != cash_code:
                 g += abs(x)
+                tg += target[j]
         account[p, VALUE] = v
         account[p, CASH] = cash[p]
         account[p, GROSS] = g
+        account[p, TARGET_GROSS] = tg
         inv = 1.0 / v if v > 0.0 else np.nan
         for j in range(lo, r):
             weight[j] *= inv
@@ -444,7 +448,7 @@ def plan_trades(out_offsets, out_code, quantity, target, price, cash_code, holdi
         Merged rows of :func:`holdings_drift`; the row with key ``cash_code``
         holds the account's cash (price 1).
     price : float64[n_keys]
-    holdings : float64[n_accounts, 3]
+    holdings : float64[n_accounts, 4]
         Value, cash and gross exposure per account (:func:`holdings_drift`).
     active : bool[n_accounts]
         Accounts to plan (the others get status ``S_INACTIVE``).
@@ -454,7 +458,7 @@ def plan_trades(out_offsets, out_code, quantity, target, price, cash_code, holdi
         See :func:`trade_cost`.
     settings : float64[N_SETTINGS]
         Mode (0 to target, 1 to the band edge), absolute band, relative band,
-        cash reserve (fraction of value), maximum gross leverage, risk aversion.
+        cash reserve (fraction of value; -inf: none), maximum gross leverage, risk aversion.
     cov_index : int64[n_keys], cov : float64[m, m]
         Covariance row of each key (-1: riskless, e.g. cash); an empty
         ``cov`` turns the cost-benefit test off.
@@ -676,7 +680,7 @@ def plan_trades(out_offsets, out_code, quantity, target, price, cash_code, holdi
         account[p, A_MAX_AFTER] = max_after
         account[p, A_TOTAL_AFTER] = total_after
         account[p, A_TURNOVER] = (sells + buys) / (2.0 * value)
-        short = cash - floor < buys + fees
+        short = cash - floor < buys + fees - 1e-9 * value
         for j in range(m):
             if trade[base + j] < 0.0:
                 wave[base + j] = 1

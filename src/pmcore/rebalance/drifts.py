@@ -44,7 +44,8 @@ class Drift:
     quantity, price, account : numpy.ndarray or None
         From positions and prices only: quantity per row (the cash row holds
         the cash amount), price per key (1 for cash), and per account value,
-        cash and gross exposure (float64[n_accounts, 3]; ``value``, ``cash``).
+        cash, gross exposure and instrument target sum (float64[n_accounts, 4];
+        ``value``, ``cash``).
     cash_code : int
         Key code of the cash row (-1 without positions and prices).
     """

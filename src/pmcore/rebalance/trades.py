@@ -184,18 +184,17 @@ def _active(decision: Any, d: Drift) -> np.ndarray:
 
 def _check_leverage(d: Drift, max_leverage: float) -> None:
     """Targets whose instruments add up to more than the leverage cap: name account and asset."""
-    inst = d.code != d.cash_code
-    t = np.where(inst, d.target_weight, 0.0)
-    csum = np.concatenate([[0.0], np.cumsum(t)])
-    gross = csum[d.offsets[1:]] - csum[d.offsets[:-1]]
+    gross = d.account[:, kr.TARGET_GROSS]
     bad = gross > max_leverage + 1e-9
     if bad.any():
         p = int(np.flatnonzero(bad)[0])
         lo, hi = int(d.offsets[p]), int(d.offsets[p + 1])
-        j = lo + int(np.argmax(t[lo:hi]))
+        t = np.where(d.code[lo:hi] != d.cash_code, d.target_weight[lo:hi], -np.inf)
+        j = int(np.argmax(t))
+        t, j = t[j], lo + j
         raise ValidationError(
             f"exceed the leverage cap for account {d.portfolio_ids[p].as_py()!r} "
-            f"(largest: {d.keys[int(d.code[j])].as_py()!r} at {t[j]:.4g})",
+            f"(largest: {d.keys[int(d.code[j])].as_py()!r} at {t:.4g})",
             argument="targets", column="target_weight", value=float(gross[p]),
             expected=f"instrument targets summing to at most max_leverage={max_leverage:g}",
             hint="lower the targets or raise max_leverage")
@@ -211,7 +210,7 @@ def trade_list(
     relative_band: float | None = None,
     instruments: Any = None,
     costs: CostModel | None = None,
-    cash_reserve: float = 0.0,
+    cash_reserve: float | None = None,
     max_leverage: float = 1.0,
     covariance: Any = None,
     risk_aversion: float = 1.0,
@@ -235,11 +234,13 @@ def trade_list(
         ``instrument_id`` and optional ``lot_size`` (units; 0 = any),
         ``min_notional`` (currency) and cost parameters (see :class:`CostModel`).
     costs : CostModel, keyword-only
-        Cost model of the estimates (default: no costs).
-    cash_reserve : float, keyword-only
+        Cost model of the estimates, with per-instrument parameters from
+        ``instruments`` (default None: no costs).
+    cash_reserve : float or None, keyword-only
         Cash kept after the trades, as a fraction of the account's value
-        (default 0). Instrument targets are scaled down when the targets'
-        own cash is less.
+        (default None: the targets' cash row, 0 without one, or the
+        borrowing of a levered target). Instrument targets are scaled down
+        when the targets' own cash is less.
     max_leverage : float, keyword-only
         Gross exposure / equity after the trades may not exceed it (default
         1: no borrowing). Targets whose instruments sum to more raise.
@@ -315,17 +316,17 @@ def trade_list(
     if mode == "band" and math.isinf(theta) and math.isinf(rho):
         raise ValidationError("needs a band", argument="mode", value=mode,
                               expected="threshold or relative_band with mode='band'")
-    reserve = _fraction(cash_reserve, "cash_reserve", 0.0, 1.0)
+    reserve = -math.inf if cash_reserve is None else _fraction(cash_reserve, "cash_reserve", 0.0, 1.0)
     lev = _fraction(max_leverage, "max_leverage", 1e-12, math.inf)
     lam = _fraction(risk_aversion, "risk_aversion", 0.0, math.inf)
-    costs = CostModel() if costs is None else costs
-    if not isinstance(costs, CostModel):
+    if costs is not None and not isinstance(costs, CostModel):
         raise ValidationError("is not a CostModel", argument="costs", value=type(costs).__name__)
     d = drift
     _check_leverage(d, lev)
     active = _active(decision, d)
     inst = _instrument_limits(instruments, d.keys)
-    params = costs.params(d.keys, instruments)
+    params = (costs.params(d.keys, instruments) if costs is not None
+              else np.zeros((len(d.keys), kr.N_COST)))  # no model: no costs, whatever the instruments say
     if covariance is not None:
         cov_index, cov = _covariance(covariance, d.keys, "instrument_id", skip=d.cash_code)
     else:
@@ -341,6 +342,6 @@ def trade_list(
     return TradeList(
         drift=d, rows=row[keep], quantity=trade[keep], cost=cost[keep], wave=wave[keep], reason=reason[keep],
         account=account,
-        settings={"mode": mode, "threshold": theta, "relative_band": rho, "cash_reserve": reserve,
+        settings={"mode": mode, "threshold": theta, "relative_band": rho, "cash_reserve": cash_reserve,
                   "max_leverage": lev, "risk_aversion": lam},
     )
