@@ -89,3 +89,19 @@ def test_views_forms_and_posterior_then_max_sharpe():
     assert a.to_pandas().shape == (8, 2) and "BlackLittermanResult(2 views" in repr(a)
     with pytest.raises(ValidationError, match="unknown asset"):
         black_litterman(_cov(), market_weights=W_MKT, views={"Nope": 0.1})
+
+
+@pytest.mark.parametrize("k", [0, 1, 2])
+def test_idzorek_confidence_scales_the_tilt(k):
+    """Idzorek's definition of a view's confidence c: the unconstrained optimal weights
+    w = (delta Sigma)^-1 mu_BL tilt away from market weights by c times the tilt at 100 %
+    confidence (his step 1-7 procedure; each of his three views at his 25/50/65 % levels)."""
+    full = black_litterman(SIGMA, market_weights=W_MKT, risk_aversion=3.07, P=P[k:k + 1], Q=Q[k:k + 1],
+                           tau=0.025, omega="idzorek", confidences=[1.0])
+    tilt_100 = np.linalg.solve(3.07 * SIGMA, full.mu) - W_MKT
+    assert np.max(np.abs(tilt_100)) > 0.04  # the view moves the portfolio
+    for c in (0.25, 0.5, 0.65):
+        bl = black_litterman(SIGMA, market_weights=W_MKT, risk_aversion=3.07, P=P[k:k + 1], Q=Q[k:k + 1],
+                             tau=0.025, omega="idzorek", confidences=[c])
+        tilt = np.linalg.solve(3.07 * SIGMA, bl.mu) - W_MKT
+        np.testing.assert_allclose(tilt, c * tilt_100, atol=1e-12)

@@ -336,3 +336,66 @@ def test_mixed_integer_needs_a_solver_or_bounds(sp500, monkeypatch):
     monkeypatch.setattr(cp, "installed_solvers", lambda: ["CLARABEL"])
     with pytest.raises(ValidationError, match="pyscipopt"):
         min_variance(cov, max_holdings=3, solver="mixed_integer")
+
+
+def test_l2_is_a_ridge_on_the_covariance(sp500):
+    """gamma ||w||^2 in the objective equals solving with Sigma + (2 gamma / delta) I (closed form)."""
+    _, mu, cov = sp500
+    S = cov.to_numpy()
+    n = len(S)
+    a = max_utility(mu, cov, risk_aversion=4, l2=0.05)
+    b = max_utility(mu, S + 2 * 0.05 / 4 * np.eye(n), risk_aversion=4)
+    np.testing.assert_allclose(a.x, b.x, atol=1e-12)
+    c = min_variance(cov, l2=0.1)
+    d = min_variance(S + 0.1 * np.eye(n))
+    np.testing.assert_allclose(c.x, d.x, atol=1e-12)
+    assert c.fun == pytest.approx(d.fun, rel=1e-12)
+    assert (c.x > 0).sum() > (min_variance(cov).x > 0).sum()  # the ridge spreads the weights
+
+
+def test_linear_costs_against_an_independent_cvxpy_model(sp500):
+    _, mu, cov = sp500
+    S, m = cov.to_numpy(), mu.to_numpy()
+    n = len(m)
+    cur = np.zeros(n)
+    cur[:5] = 0.2
+    costs = np.linspace(0.001, 0.02, n)
+    res = max_utility(mu, cov, risk_aversion=3, current=cur, costs=costs, upper=0.3)
+    import cvxpy as cp
+
+    w = cp.Variable(n)
+    prob = cp.Problem(cp.Maximize(m @ w - 1.5 * cp.quad_form(w, S) - costs @ cp.abs(w - cur)),
+                      [cp.sum(w) == 1, w >= 0, w <= 0.3])
+    prob.solve(solver="CLARABEL", **TIGHT)
+    _close(res, w.value, -res.fun, prob.value)
+    assert res.turnover < np.abs(max_utility(mu, cov, risk_aversion=3, upper=0.3).x - cur).sum()
+
+
+def _factor_data(n, seed=11):
+    rng = np.random.default_rng(seed)
+    f = rng.normal([4e-4, 1e-4, 0, 1e-4, 0], [0.010, 0.005, 0.004, 0.003, 0.003], (1260, 5))
+    B = np.column_stack([rng.normal(1, 0.3, n), rng.normal(0, 0.6, (n, 4))])
+    r = rng.normal(2e-4, 3e-4, n) + f @ B.T + rng.normal(0, 1, (1260, n)) * rng.uniform(0.008, 0.025, n)
+    return r.mean(0) * 252, np.cov(r, rowvar=False) * 252
+
+
+@pytest.mark.slow
+def test_no_default_path_fails_at_500_assets():
+    """The issue's size: maximum Sharpe and a 50-point frontier at N = 500 finish, exactly feasible,
+    and max Sharpe is at least as good as Clarabel's answer at tight tolerances."""
+    import cvxpy as cp
+
+    mu, S = _factor_data(500)
+    res = max_sharpe(mu, S)
+    assert violation(res.x, 0, 1) <= 1e-9
+    y = cp.Variable(500)
+    prob = cp.Problem(cp.Minimize(cp.quad_form(y, cp.psd_wrap(S))), [mu @ y == 1, y >= 0])
+    prob.solve(solver="CLARABEL", **TIGHT)
+    w = y.value / y.value.sum()
+    ref = mu @ w / np.sqrt(w @ S @ w)
+    assert res.sharpe >= ref * (1 - 1e-9) and abs(res.sharpe - ref) <= 1e-6 * ref
+    from pmcore.optimize import efficient_frontier
+
+    f = efficient_frontier(mu, S, n_points=50, upper=0.05)
+    assert len(f) == 50 and np.all(np.diff(f.expected_return) > 0)
+    assert np.all(f.weights >= 0) and np.all(f.weights <= 0.05) and np.allclose(f.weights.sum(1), 1, atol=1e-15)
