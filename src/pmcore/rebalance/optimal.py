@@ -31,40 +31,68 @@ def _objective(w, w0, t, Sigma, c, lam) -> float:
 
 
 def _polish(x, w0, t, Sigma, c, lam, lo, hi, budget):
-    """Exact solution on the solver's active set (no trade / at a bound / trading with a sign).
+    """Exact solution by an active-set refinement started from the solver's answer.
 
-    Solves the KKT equations of the equality-constrained QP that remains once
-    the no-trade and bound assets are fixed and the others trade in the sign
-    the solver found; kept only if it is feasible, keeps those signs and its
-    objective is no worse than the solver's.
+    Each asset is held (no trade), pinned at a bound, or trades in a sign.
+    The equality-constrained QP that remains is solved exactly (its KKT
+    equations); held assets whose subgradient condition
+    :math:`|2\\lambda(\\Sigma(w - t))_i + \\nu| \\le c_i` fails start trading,
+    traders that cross zero are held, and this repeats until nothing changes.
+    The result is kept only if it is feasible and no worse than the solver's.
     """
     n = len(x)
     scale = max(1.0, float(np.abs(w0).max(initial=0.0)))
-    fixed = np.abs(x - w0) <= NO_TRADE_TOL * scale
-    value = np.where(fixed, w0, x)
-    at_lo = ~fixed & np.isfinite(lo) & (np.abs(x - lo) <= 1e-7 * scale)
-    at_hi = ~fixed & np.isfinite(hi) & (np.abs(x - hi) <= 1e-7 * scale)
-    value = np.where(at_lo, lo, np.where(at_hi, hi, value))
-    fixed = fixed | at_lo | at_hi
-    free = np.flatnonzero(~fixed)
-    w = value.copy()
-    if len(free):
-        sign = np.sign(x[free] - w0[free])
-        k = len(free)
-        kkt = np.zeros((k + 1, k + 1))
-        kkt[:k, :k] = 2.0 * lam * Sigma[np.ix_(free, free)]
-        kkt[:k, k] = 1.0
-        kkt[k, :k] = 1.0
-        fix = np.flatnonzero(fixed)
-        rhs = np.empty(k + 1)
-        rhs[:k] = 2.0 * lam * (Sigma[free] @ t - Sigma[np.ix_(free, fix)] @ value[fix]) - c[free] * sign
-        rhs[k] = budget - math.fsum(value[fix].tolist())
-        sol = np.linalg.lstsq(kkt, rhs, rcond=None)[0]
-        w[free] = sol[:k]
-        if not (np.all(np.sign(w[free] - w0[free]) == sign)):
-            return None
-    tol = 1e-9 * scale
-    if abs(math.fsum(w.tolist()) - budget) > tol or (w < lo - tol).any() or (w > hi + tol).any():
+    held = np.abs(x - w0) <= NO_TRADE_TOL * scale
+    pin = np.where(~held & np.isfinite(lo) & (np.abs(x - lo) <= 1e-7 * scale), lo,
+                   np.where(~held & np.isfinite(hi) & (np.abs(x - hi) <= 1e-7 * scale), hi, np.nan))
+    sign = np.where(held | ~np.isnan(pin), 0.0, np.sign(x - w0))
+    tol = 1e-12 * scale
+    w = x
+    for _ in range(2 * n + 2):
+        w = np.where(held, w0, np.where(np.isnan(pin), 0.0, pin))
+        free = np.flatnonzero(sign != 0)
+        fix = np.flatnonzero(sign == 0)
+        if len(free):
+            k = len(free)
+            kkt = np.zeros((k + 1, k + 1))
+            kkt[:k, :k] = 2.0 * lam * Sigma[np.ix_(free, free)]
+            kkt[:k, k] = 1.0
+            kkt[k, :k] = 1.0
+            rhs = np.empty(k + 1)
+            rhs[:k] = 2.0 * lam * (Sigma[free] @ t - Sigma[np.ix_(free, fix)] @ w[fix]) - c[free] * sign[free]
+            rhs[k] = budget - math.fsum(w[fix].tolist())
+            sol = np.linalg.lstsq(kkt, rhs, rcond=None)[0]
+            w = w.copy()
+            w[free] = sol[:k]
+            nu = float(sol[k])
+        g = 2.0 * lam * (Sigma @ (w - t))
+        if not len(free):
+            lo_nu = float(np.max(-c[held] - g[held])) if held.any() else -np.inf
+            hi_nu = float(np.min(c[held] - g[held])) if held.any() else np.inf
+            nu = 0.5 * (lo_nu + hi_nu) if np.isfinite(lo_nu + hi_nu) else (lo_nu if np.isfinite(lo_nu) else 0.0)
+        changed = False
+        crossed = (sign != 0) & (np.sign(w - w0) != sign)
+        if crossed.any():
+            i = int(np.flatnonzero(crossed)[0])
+            sign[i], held[i], changed = 0.0, True, True
+        else:
+            over = (w > hi + tol) & (sign != 0)
+            under = (w < lo - tol) & (sign != 0)
+            if over.any() or under.any():
+                i = int(np.flatnonzero(over | under)[0])
+                pin[i] = hi[i] if over[i] else lo[i]
+                sign[i], changed = 0.0, True
+            else:
+                r = g + nu
+                viol = held & (np.abs(r) > c + 1e-10)
+                if viol.any():
+                    i = int(np.flatnonzero(viol)[np.argmax((np.abs(r) - c)[viol])])
+                    sign[i], held[i], changed = -np.sign(r[i]), False, True
+        if not changed:
+            break
+    else:
+        return None
+    if abs(math.fsum(w.tolist()) - budget) > 1e-9 * scale or (w < lo - 1e-9).any() or (w > hi + 1e-9).any():
         return None
     if _objective(w, w0, t, Sigma, c, lam) > _objective(x, w0, t, Sigma, c, lam) + 1e-12 * scale:
         return None
@@ -212,7 +240,7 @@ def optimal_rebalance(current: Any, target: Any, cov: Any, /, *, costs: Any = 0.
     hi = per_asset(upper, "upper", assets, fill=np.inf) if upper is not None else np.full(len(assets), np.inf)
     any_cost = bool((c > 0).any())
     res = max_utility(2.0 * lam * (Sigma @ t), Sigma, risk_aversion=2.0 * lam,
-                      lower=dict(zip(assets, lo.tolist())), upper=dict(zip(assets, hi.tolist())),
+                      lower=dict(enumerate(lo.tolist())), upper=dict(enumerate(hi.tolist())),
                       budget=budget, current=w0, costs=c if any_cost else None, solver=solver,
                       fallback_solver=fallback_solver)
     w = np.asarray(res.x, dtype=np.float64)
@@ -221,6 +249,7 @@ def optimal_rebalance(current: Any, target: Any, cov: Any, /, *, costs: Any = 0.
         polished = _polish(w, w0, t, Sigma, c, lam, lo, hi, budget)
         if polished is not None:
             w, used = polished, f"{used}+polish"
+    w = np.where(np.abs(w - w0) <= 1e-12 * max(1.0, float(np.abs(w0).max(initial=0.0))), w0, w)
     trade = w - w0
     cost_i = c * np.abs(trade)
     d0, d1 = w0 - t, w - t
