@@ -128,3 +128,22 @@ def test_calendar_cagr_elapsed_days():
     years = (index[-1] - index[0]).days / 365.0
     want = (1 + r).prod() ** (1 / years) - 1
     close(pm.annual_return(r, calendar=True, days_per_year=365.0), want)
+
+
+# --- ... and vectorbt (its Numba engine; 365 days a year by default) ----------
+
+def test_vectorbt_conventions(sp500_assets):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        vbt = pytest.importorskip("vectorbt")
+        df = sp500_assets.iloc[:2000, :4]
+        ra = df.vbt.returns(freq="1D")  # vectorbt's default year: 365 days
+        mdd = ra.max_drawdown().to_numpy()
+        annual = ra.annualized().to_numpy()
+        sharpe = ra.sharpe_ratio().to_numpy()
+        vol = ra.annualized_volatility().to_numpy()
+    assert vbt.settings.returns["year_freq"] == "365 days"
+    close(pm.max_drawdown(df, include_start=False).to_numpy(), mdd)
+    close(pm.annual_return(df, periods_per_year=365).to_numpy(), annual)
+    close(pm.sharpe_ratio(df, periods_per_year=365).to_numpy(), sharpe)
+    close(pm.annual_volatility(df, periods_per_year=365).to_numpy(), vol)
