@@ -4,7 +4,7 @@ Workload (issue 8): 500 assets over 20 years of business days (5,040 dates),
 monthly rebalancing to fixed target weights, 10 bps commission + 5 bps
 half-spread on traded notional. Prices are generated (geometric Brownian
 motion, 16-40 % volatility, seed 0) so that the size is exact and the run needs
-no download. Smoke size (plain pytest): 40 assets over 2 years.
+no download. Smoke size (plain pytest): 20 assets over half a year.
 
 Each peer runs with the cost convention pmcore reproduces exactly (see
 ``tests/rebalance/test_backtest_oracles.py``): bt <-> ``costs_from="trades"``,
@@ -32,7 +32,7 @@ def sizes() -> dict:
     """Full size with PMCORE_BENCH_FULL=1, else a smoke size."""
     if os.environ.get("PMCORE_BENCH_FULL") == "1":
         return {"n_dates": 5040, "n_assets": 500}
-    return {"n_dates": 504, "n_assets": 40}
+    return {"n_dates": 126, "n_assets": 20}
 
 
 def make_prices(n_dates: int, n_assets: int, seed: int = 0) -> pd.DataFrame:
