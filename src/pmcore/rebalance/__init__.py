@@ -7,16 +7,19 @@ package.
 
 from .costs import CostModel, estimate_costs
 from .drifts import Drift, drift
+from .log import RebalanceLog, rebalance_log
 from .trades import TradeList, trade_list
 from .triggers import TriggerDecision, check_triggers
 
 __all__ = [
     "CostModel",
     "Drift",
+    "RebalanceLog",
     "TradeList",
     "TriggerDecision",
     "check_triggers",
     "drift",
     "estimate_costs",
+    "rebalance_log",
     "trade_list",
 ]
