@@ -159,3 +159,24 @@ def test_categorical_ids_hash_only_their_dictionary():
     with pytest.raises(pm.ValidationError, match="missing id") as info:
         pm.Book.from_frames(df, inst)
     assert info.value.row == 3
+
+
+def test_two_thread_path_gives_the_one_thread_result(monkeypatch):
+    """Large books split encoding, layout and the kernels over two threads; same numbers."""
+    import pmcore.book as book_module
+
+    pos, inst, prices, fx, cash, accounts = random_book(7, n_portfolios=40, n_instruments=30, n_positions=600)
+    one = pm.Book.from_frames(pos, inst, cash=cash, accounts=accounts)
+    v1 = pm.value(one, prices, fx)
+    e1 = pm.exposures(one, prices, fx, by="sector")
+    monkeypatch.setattr(book_module, "_PARALLEL_ROWS", 10)
+    monkeypatch.setattr(book_module.os, "cpu_count", lambda: 2)
+    two = pm.Book.from_frames(pos, inst, cash=cash, accounts=accounts)
+    for name in ("offsets", "instrument", "quantity", "avg_price", "source_row", "held"):
+        np.testing.assert_array_equal(getattr(two, name), getattr(one, name))
+    assert pm.value(two, prices, fx).equals(v1)
+    assert pm.exposures(two, prices, fx, by="sector").equals(e1)
+    # the duplicate found on two threads is still the first repeated input row
+    dup = pa.concat_tables([pos, pos.slice(450, 1), pos.slice(20, 1)])
+    with pytest.raises(pm.ValidationError, match="row 600"):
+        pm.Book.from_frames(dup, inst)

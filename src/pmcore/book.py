@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 from . import schema
 from .errors import ValidationError
 from .frames import encode, first_duplicate, float_column, frame_kind, id_column, require_columns, to_arrow
-from .kernels.book import group_rows, layout_positions
+from .kernels.book import block_starts, count_block, first_repeat, group_rows, scatter_block
 
 __all__ = ["Book"]
 
@@ -46,18 +46,69 @@ def _check_unique(ids: pa.Array, arg: str, column: str) -> None:
 _PARALLEL_ROWS = 200_000
 
 
-def _encode_both(instrument_ids: pa.Array, dictionary: pa.Array, portfolio_ids: pa.Array):
-    """Hash the two id columns of the positions, on two threads for large books.
+def _parallel(n_rows: int) -> bool:
+    """Whether work over ``n_rows`` rows is worth splitting over two threads."""
+    return n_rows >= _PARALLEL_ROWS and (os.cpu_count() or 1) >= 2
 
-    Arrow's hash kernels release the GIL, so the two passes overlap on a
-    multi-core machine; small books stay on the caller's thread.
+
+def _split(parallel: bool, calls: list) -> list:
+    """Run ``(function, args)`` calls and return their results in order.
+
+    With ``parallel``, all calls but the last run on helper threads and the
+    last on the caller's; Arrow's hash kernels and pmcore's kernels release
+    the GIL, so the calls overlap on a multi-core machine. Helper threads are
+    joined before returning; an exception in any call is raised here.
     """
-    if len(instrument_ids) < _PARALLEL_ROWS or (os.cpu_count() or 1) < 2:
-        return encode(instrument_ids, dictionary), encode(portfolio_ids)
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        first = pool.submit(encode, instrument_ids, dictionary)
-        second = pool.submit(encode, portfolio_ids)
-        return first.result(), second.result()
+    if not parallel or len(calls) < 2:
+        return [f(*args) for f, args in calls]
+    results: list = [None] * len(calls)
+    errors: list = []
+
+    def run(k: int) -> None:
+        try:
+            results[k] = calls[k][0](*calls[k][1])
+        except BaseException as exc:  # re-raised on the caller's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(len(calls) - 1)]
+    for t in threads:
+        t.start()
+    try:
+        f, args = calls[-1]
+        results[-1] = f(*args)
+    finally:
+        for t in threads:
+            t.join()
+    if errors:
+        raise errors[0]
+    return results
+
+
+def _layout(parallel, pcode, remap, n_p, icode, n_i, quantity, avg_price):
+    """Positions grouped by portfolio (stable counting sort); two blocks of rows on two threads."""
+    n = len(pcode)
+    n_blocks = 2 if parallel else 1
+    cuts = [n * b // n_blocks for b in range(n_blocks + 1)]
+    counts = np.zeros((n_blocks, n_p), np.int64)
+    _split(parallel, [(count_block, (pcode, remap, cuts[b], cuts[b + 1], counts[b])) for b in range(n_blocks)])
+    offsets = np.empty(n_p + 1, np.int64)
+    block_starts(counts, offsets)
+    order = np.empty(n, np.int32)
+    instrument = np.empty(n, np.int32)
+    qty = np.empty(n)
+    avg = np.empty(n)
+    held = np.zeros(n_i, bool)
+    _split(parallel, [
+        (scatter_block, (pcode, remap, icode, quantity, avg_price, cuts[b], cuts[b + 1], counts[b],
+                         order, instrument, qty, avg, held))
+        for b in range(n_blocks)
+    ])
+    mid = int(np.searchsorted(offsets, n // 2)) if n_blocks > 1 else n_p
+    p_cuts = [0, mid, n_p][: n_blocks] + [n_p]
+    dups = [d for d in _split(parallel, [
+        (first_repeat, (offsets, order, instrument, n_i, p_cuts[b], p_cuts[b + 1])) for b in range(n_blocks)
+    ]) if d >= 0]
+    return offsets, order, instrument, qty, avg, held, (min(dups) if dups else -1)
 
 
 def _optional_table(obj: Any, arg: str, columns: tuple[str, str] | None = None) -> pa.Table | None:
@@ -206,7 +257,9 @@ class Book:
         avg_price = float_column(pos, "positions", "avg_price", nonnegative=True)
         pos_pid = id_column(pos, "positions", "portfolio_id", keep_dictionary=True)
         pos_iid = id_column(pos, "positions", "instrument_id", keep_dictionary=True)
-        (icode, _), (pcode, pdict) = _encode_both(pos_iid, inst_ids, pos_pid)
+        parallel = _parallel(len(quantity))
+        # the two hash passes over the position ids overlap on two cores
+        (pcode, pdict), (icode, _) = _split(parallel, [(encode, (pos_pid,)), (encode, (pos_iid, inst_ids))])
         if len(icode) and icode.min() < 0:
             row = int(np.flatnonzero(icode < 0)[0])
             raise ValidationError(
@@ -237,11 +290,9 @@ class Book:
         universe = pc.unique(pa.concat_arrays([a.cast(id_type) for a in parts]))
         universe = universe.take(pc.sort_indices(universe))
         remap, _ = encode(pdict, universe)
-        pcode = remap[pcode] if len(pcode) else pcode.astype(np.int32)
         n_p = len(universe)
-
-        offsets, order, instrument, quantity, avg_price, held, dup = layout_positions(
-            pcode, n_p, icode, len(inst_ids), quantity, avg_price
+        offsets, order, instrument, quantity, avg_price, held, dup = _layout(
+            parallel, pcode, remap, n_p, icode, len(inst_ids), quantity, avg_price
         )
         if dup >= 0:
             raise ValidationError(

@@ -14,7 +14,8 @@ from .errors import ValidationError
 from .frames import encode, float_column, from_arrow, frame_kind, id_column, require_columns, to_arrow
 from .kernels import valuation as kv
 from .market import align_fx, align_prices
-from .valuation import _book, _cash_base, _unit_scale
+from .book import _split
+from .valuation import _book, _cash_base, _halves, _unit_scale
 
 __all__ = ["exposures"]
 
@@ -77,6 +78,29 @@ def _limit_matrix(limits: Any, book: Book, labels: pa.Array, by: str) -> np.ndar
         keep = gcode >= 0
         out[0, gcode[keep]] = value[keep]
     return out
+
+
+def _group_pass(bk: Book, price_vec: np.ndarray, scale: np.ndarray, gcode: np.ndarray, n_groups: int):
+    """:func:`~pmcore.kernels.valuation.group_exposures` over the book, two halves on two threads when large."""
+    parts = _halves(bk)
+    if len(parts) == 1:
+        return kv.group_exposures(bk.offsets, bk.instrument, bk.quantity, bk.avg_price, price_vec,
+                                  scale, gcode, n_groups)
+    calls = []
+    for lo, hi in parts:
+        a, b = bk.offsets[lo], bk.offsets[hi]
+        calls.append((kv.group_exposures, (bk.offsets[lo:hi + 1] - a, bk.instrument[a:b], bk.quantity[a:b],
+                                           bk.avg_price[a:b], price_vec, scale, gcode, n_groups)))
+    results = _split(True, calls)
+    offsets, groups, values, totals = [], [], [], []
+    shift = 0
+    for k, (off, grp, val, tot) in enumerate(results):
+        offsets.append(off[(1 if k else 0):] + shift)
+        shift += len(grp)
+        groups.append(grp)
+        values.append(val)
+        totals.append(tot)
+    return np.concatenate(offsets), np.concatenate(groups), np.concatenate(values), np.concatenate(totals)
 
 
 def exposures(
@@ -161,9 +185,7 @@ def exposures(
     price_vec, _ = align_prices(bk, prices)
     fx_vec = align_fx(bk, fx)
     scale = _unit_scale(bk, fx_vec)
-    out_off, out_group, vals, totals = kv.group_exposures(
-        bk.offsets, bk.instrument, bk.quantity, bk.avg_price, price_vec, scale, gcode, len(labels)
-    )
+    out_off, out_group, vals, totals = _group_pass(bk, price_vec, scale, gcode, len(labels))
     # equity from the same pass: cash + market value (cash accounts) or + unrealized PnL (margin)
     equity = _cash_base(bk, fx_vec)[:, 0] + np.where(bk.is_margin, totals[:, 1], totals[:, 0])
     pcode = np.repeat(np.arange(bk.n_portfolios), np.diff(out_off))

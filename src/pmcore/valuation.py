@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 
 from . import schema
-from .book import Book
+from .book import Book, _parallel, _split
 from .errors import ValidationError
 from .frames import from_arrow
 from .kernels import valuation as kv
@@ -213,12 +213,24 @@ def revalue(book: Book, prices: Any, fx: Any = None, /) -> Valuation:
     return _revalue(book, price_vec, fx_vec)
 
 
+def _halves(book: Book) -> list[tuple[int, int]]:
+    """Portfolio ranges to value on separate threads: two halves of the positions for a large book."""
+    if not _parallel(book.n_positions):
+        return [(0, book.n_portfolios)]
+    mid = int(np.searchsorted(book.offsets, book.n_positions // 2))
+    return [(0, mid), (mid, book.n_portfolios)]
+
+
 def _revalue(book: Book, price_vec: np.ndarray, fx_vec: np.ndarray, stale_count=None) -> Valuation:
     out = np.empty((book.n_portfolios, kv.N_FIELDS))
-    kv.value_book(
-        book.offsets, book.instrument, book.quantity, book.avg_price, price_vec,
-        _unit_scale(book, fx_vec), _cash_base(book, fx_vec), book.is_margin, out,
-    )
+    scale = _unit_scale(book, fx_vec)
+    cash = _cash_base(book, fx_vec)
+    parts = _halves(book)
+    _split(len(parts) > 1, [
+        (kv.value_book, (book.offsets[lo:hi + 1], book.instrument, book.quantity, book.avg_price,
+                         price_vec, scale, cash[lo:hi], book.is_margin[lo:hi], out[lo:hi]))
+        for lo, hi in parts
+    ])
     return Valuation(book.portfolio_ids, book.is_margin, out, stale_count)
 
 

@@ -9,7 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pmcore.kernels import valuation as kv
-from pmcore.kernels.book import group_rows
+from pmcore.kernels.book import (
+    block_starts, count_block, first_repeat, group_rows, layout_positions, scatter_block,
+)
 
 
 def _book_arrays(seed, n_p, n_i, n):
@@ -111,3 +113,32 @@ def test_first_invalid():
     assert kv.first_invalid(v, np.array([True, False, True, True, False])) == 2
     assert kv.first_invalid(v, np.array([False, True, True, True, True])) == 1
     assert kv.first_invalid(v, np.array([False, False, False, False, True])) == 4
+
+
+@given(seed=st.integers(0, 2**32 - 1), n_p=st.integers(1, 6), n_i=st.integers(1, 12),
+       n=st.integers(0, 60), n_blocks=st.integers(1, 4))
+def test_layout_in_blocks_equals_layout_positions(seed, n_p, n_i, n, n_blocks):
+    """count_block / block_starts / scatter_block / first_repeat on any cut into blocks
+    give layout_positions' result (itself checked against numpy's stable argsort)."""
+    rng = np.random.default_rng(seed)
+    raw = rng.integers(0, n_p, n).astype(np.int32)
+    remap = rng.permutation(n_p).astype(np.int32)
+    inst = rng.integers(0, n_i, n).astype(np.int32)
+    q, avg = rng.normal(0, 10, n), rng.uniform(1, 9, n)
+    ref = layout_positions(remap[raw], n_p, inst, n_i, q, avg)
+    np.testing.assert_array_equal(ref[1], np.argsort(remap[raw], kind="stable"))
+    cuts = np.linspace(0, n, n_blocks + 1).astype(int)
+    counts = np.zeros((n_blocks, n_p), np.int64)
+    for b in range(n_blocks):
+        count_block(raw, remap, cuts[b], cuts[b + 1], counts[b])
+    offsets = np.empty(n_p + 1, np.int64)
+    block_starts(counts, offsets)
+    order, io = np.empty(n, np.int32), np.empty(n, np.int32)
+    qo, ao, held = np.empty(n), np.empty(n), np.zeros(n_i, bool)
+    for b in range(n_blocks):
+        scatter_block(raw, remap, inst, q, avg, cuts[b], cuts[b + 1], counts[b], order, io, qo, ao, held)
+    p_cut = rng.integers(0, n_p + 1)
+    dups = [d for d in (first_repeat(offsets, order, io, n_i, 0, p_cut),
+                        first_repeat(offsets, order, io, n_i, p_cut, n_p)) if d >= 0]
+    for got, want in zip((offsets, order, io, qo, ao, held, min(dups) if dups else -1), ref):
+        np.testing.assert_array_equal(got, want)

@@ -117,3 +117,84 @@ def layout_positions(portfolio, n_portfolios, instrument, n_instruments, quantit
                     dup_row = r
             seen[i] = g
     return offsets, order, instrument_out, quantity_out, avg_price_out, held, dup_row
+
+
+
+# --- the same layout in steps, so that blocks of rows can run on threads ---------------
+# count_block on each block of rows -> block_starts -> scatter_block on each block ->
+# first_repeat on each range of portfolios. Block b of portfolio p lands after block
+# b - 1 of p, so the result equals layout_positions for any cut into blocks.
+
+
+@jit
+def count_block(portfolio, remap, lo, hi, counts):
+    """Add to ``counts[g]`` the rows ``lo:hi`` whose portfolio ``remap[portfolio[r]]`` is ``g``.
+
+    Parameters
+    ----------
+    portfolio : int32[n_rows]
+        Portfolio code of each row, before ``remap``.
+    remap : int32[n_codes]
+        Final portfolio code of each code.
+    lo, hi : int
+        The block of rows.
+    counts : int64[n_portfolios]
+    """
+    for r in range(lo, hi):
+        counts[remap[portfolio[r]]] += 1
+
+
+@jit
+def block_starts(counts, offsets):
+    """Turn per-block counts into first slots, and fill the portfolio offsets.
+
+    ``counts`` is int64[n_blocks, n_portfolios]; on return ``counts[b, g]`` is
+    the first slot of block ``b``'s rows of portfolio ``g``. ``offsets`` is
+    int64[n_portfolios + 1].
+    """
+    n_blocks, n_p = counts.shape
+    offsets[0] = 0
+    for g in range(n_p):
+        start = offsets[g]
+        for b in range(n_blocks):
+            c = counts[b, g]
+            counts[b, g] = start
+            start += c
+        offsets[g + 1] = start
+
+
+@jit
+def scatter_block(portfolio, remap, instrument, quantity, avg_price, lo, hi, fill,
+                  order, instrument_out, quantity_out, avg_price_out, held):
+    """Write rows ``lo:hi`` to their slots; ``fill`` holds the block's first slot per portfolio.
+
+    ``order``, ``instrument_out``, ``quantity_out``, ``avg_price_out`` are the
+    laid-out arrays (see :func:`layout_positions`); ``held[i]`` is set for every
+    instrument met (several blocks may set the same flag: they all write True).
+    """
+    for r in range(lo, hi):
+        g = remap[portfolio[r]]
+        k = fill[g]
+        fill[g] = k + 1
+        i = instrument[r]
+        order[k] = r
+        instrument_out[k] = i
+        quantity_out[k] = quantity[r]
+        avg_price_out[k] = avg_price[r]
+        held[i] = True
+
+
+@jit
+def first_repeat(offsets, order, instrument_out, n_instruments, p_lo, p_hi):
+    """The first input row repeating a (portfolio, instrument) pair in portfolios ``p_lo:p_hi``, or -1."""
+    seen = np.full(n_instruments, -1, np.int64)
+    dup_row = -1
+    for g in range(p_lo, p_hi):
+        for k in range(offsets[g], offsets[g + 1]):
+            i = instrument_out[k]
+            if seen[i] == g:
+                r = order[k]
+                if dup_row < 0 or r < dup_row:
+                    dup_row = r
+            seen[i] = g
+    return dup_row
