@@ -388,3 +388,38 @@ def test_lot_quantities_conserved(case, method):
     assert sold + left == pytest.approx(total, rel=1e-12)
     g = np.asarray(r.realized.column("gain"))
     assert g.sum() == pytest.approx(r.short_term_gain + r.long_term_gain, rel=1e-9, abs=1e-9)
+
+
+# ---------------------------------------------------------------- concurrency
+def _random_tax(seed: int) -> tuple:
+    """Tax of a random book of lots and sales by min_tax (module level, so a process pool can run it)."""
+    rng = np.random.default_rng(seed)
+    n = 400
+    accounts = rng.integers(0, 20, n)
+    inst = rng.integers(0, 5, n)
+    lots = pa.table({"portfolio_id": [f"P{a}" for a in accounts], "instrument_id": [f"I{i}" for i in inst],
+                     "lot_id": [f"L{k}" for k in range(n)],
+                     "acquired": pa.array(rng.integers(18_000, 19_800, n).astype(np.int32)).cast(pa.date32()),
+                     "quantity": rng.integers(1, 100, n).astype(float),
+                     "unit_cost": rng.uniform(10, 200, n)})
+    pairs = sorted(set(zip(accounts.tolist(), inst.tolist())))
+    held = {p: 0.0 for p in pairs}
+    for a, i, q in zip(accounts, inst, lots.column("quantity").to_pylist()):
+        held[(a, i)] += q
+    sales = pa.table({"portfolio_id": [f"P{a}" for a, _ in pairs], "instrument_id": [f"I{i}" for _, i in pairs],
+                      "date": pa.array([20_000] * len(pairs), pa.int32()).cast(pa.date32()),
+                      "quantity": [held[p] * 0.5 for p in pairs], "price": rng.uniform(10, 200, len(pairs))})
+    r = select_lots(lots, sales, method="min_tax")
+    return r.tax, r.realized.column("gain").to_pylist()
+
+
+def test_thread_and_process_pools_match_serial():
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
+    seeds = list(range(4))
+    serial = [_random_tax(s) for s in seeds]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert list(pool.map(_random_tax, seeds)) == serial
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        assert list(pool.map(_random_tax, seeds[:2])) == serial[:2]
