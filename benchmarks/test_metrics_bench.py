@@ -109,4 +109,5 @@ def test_results_agree_with_empyrical(data):
     np.testing.assert_allclose(ours[9][0], theirs[9][:, 0], rtol=1e-10)
     np.testing.assert_allclose(ours[9][1], theirs[9][:, 1], rtol=1e-10)
     w = ms.WINDOW
-    np.testing.assert_allclose(ours[10][w - 1:], np.column_stack(theirs[10]), rtol=1e-8)
+    # a rolling Sharpe near 0 is ill-conditioned (see tests/metrics/test_oracle_empyrical.py)
+    np.testing.assert_allclose(ours[10][w - 1:], np.column_stack(theirs[10]), rtol=1e-10, atol=1e-12)
