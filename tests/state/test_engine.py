@@ -124,6 +124,39 @@ def test_fill_impact_report(state):
     json.dumps(r.to_dict())
 
 
+def _weight(state, p, i, instruments, fx):
+    """Position market value over equity, from the state's frames and the instrument table (base currency)."""
+    equity = {r["portfolio_id"]: r["equity"] for r in state.value().to_pylist()}[p]
+    pos = {(r["portfolio_id"], r["instrument_id"]): r for r in state.positions().to_pylist()}.get((p, i))
+    if pos is None:
+        return 0.0
+    inst = {r["instrument_id"]: r for r in instruments.to_pylist()}[i]
+    return pos["quantity"] * pos["price"] * inst["multiplier"] * fx[inst["currency"]] / equity
+
+
+def test_weight_change_single_and_batch():
+    book, prices, fx, instruments = make_book()
+    single = PortfolioState(book, prices, fx)
+    batch = PortfolioState(book, prices, fx)
+    fills = [(1, "P0", "I2", 3.0, 100.0), (2, "P1", "I1", -2.0, 90.0), (3, "P2", "I4", 5.0, 70.0)]
+    expected = []
+    for fid, p, i, q, px in fills:
+        w0 = _weight(single, p, i, instruments, fx)
+        r = single.apply_fill(fid, p, i, q, px, fee=1.0, timestamp=1)
+        w1 = _weight(single, p, i, instruments, fx)
+        assert (r.weight_before, r.weight_after) == (pytest.approx(w0, rel=1e-12), pytest.approx(w1, rel=1e-12))
+        assert r.weight_change == pytest.approx(w1 - w0, rel=1e-12, abs=1e-15)
+        expected.append((p, i, r.weight_before, r.weight_after))
+    table = pa.table({"fill_id": [f[0] for f in fills], "portfolio_id": [f[1] for f in fills],
+                      "instrument_id": [f[2] for f in fills], "quantity": [f[3] for f in fills],
+                      "price": [f[4] for f in fills], "fee": [1.0] * 3, "timestamp": [1, 1, 1]})
+    rows = {(r["portfolio_id"], r["instrument_id"]): r for r in batch.apply_fills(table).positions.to_pylist()}
+    for p, i, w0, w1 in expected:  # one fill per portfolio: the batch sees the same before and after
+        assert rows[(p, i)]["weight_before"] == pytest.approx(w0, rel=1e-12)
+        assert rows[(p, i)]["weight_after"] == pytest.approx(w1, rel=1e-12)
+        assert rows[(p, i)]["weight_change"] == pytest.approx(w1 - w0, rel=1e-12, abs=1e-15)
+
+
 def test_flip_closes_and_reopens_at_fill_price():
     book, prices, fx, _ = make_book(positions=False, margin=(0,))
     s = PortfolioState(book, prices, fx)

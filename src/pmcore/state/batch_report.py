@@ -79,11 +79,16 @@ class BatchReportMixin:
             "portfolio_id": pid, "value_before": eq0, "value_after": eq1, "value_change": eq1 - eq0,
             "cash_impact": cash1 - cash0, "realized_pnl": real1 - real0,
         })
-        pos = self._position_changes(touched)
+        pos = self._position_changes(touched, aff, eq0, eq1)
         exp = self._exposure_changes(aff, eq0, eq1, groups0, groups1)
         return ports, pos, exp
 
-    def _position_changes(self, touched) -> pa.Table:
+    def _position_changes(self, touched, aff, eq0, eq1) -> pa.Table:
+        """One row per touched slot: quantities, costs, realized PnL, status and weights before and after.
+
+        Weights are position market value (base currency) over portfolio
+        equity, as in :class:`~pmcore.state.FillImpact`.
+        """
         core = self._core
         if touched is None:
             slots, before = np.zeros(0, np.int64), np.zeros((0, 4))
@@ -94,6 +99,12 @@ class BatchReportMixin:
         p = core.s_int[0, slots]
         i = core.s_int[1, slots]
         q0 = np.nan_to_num(before[:, 0], nan=0.0)
+        q1 = core.s_num[slots, 0]
+        unit = core.prices[i] * core.scale()[i]
+        local = np.searchsorted(aff, p)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            w0 = np.where(q0 != 0, q0 * unit, 0.0) / eq0[local] if len(aff) else np.zeros(0)
+            w1 = np.where(q1 != 0, q1 * unit, 0.0) / eq1[local] if len(aff) else np.zeros(0)
         return pa.table({
             "portfolio_id": self._u.portfolio_ids.take(pa.array(p, pa.int64())),
             "instrument_id": self._u.instrument_ids.take(pa.array(i, pa.int64())),
@@ -101,6 +112,7 @@ class BatchReportMixin:
             "avg_price_before": before[:, 1], "avg_price": core.s_num[slots, 1].copy(),
             "realized_pnl": core.s_num[slots, 2] - before[:, 2],
             "status": pa.array(np.asarray(ks.STATUS_NAMES, object)[core.s_status[slots]].tolist(), pa.string()),
+            "weight_before": w0, "weight_after": w1, "weight_change": w1 - w0,
         })
 
     def _exposure_changes(self, aff, eq0, eq1, groups0, groups1) -> pa.Table:
@@ -142,7 +154,8 @@ class BatchReportMixin:
         exp_rows = exp.to_pylist() if exp.num_rows else []
         by_pos: dict = {}
         for r in pos_rows:
-            by_pos.setdefault(r["portfolio_id"], []).append(PositionChange(**r))
+            fields = {k: v for k, v in r.items() if not k.startswith("weight_")}
+            by_pos.setdefault(r["portfolio_id"], []).append(PositionChange(**fields))
         by_exp: dict = {}
         for r in exp_rows:
             by_exp.setdefault(r["portfolio_id"], []).append(ExposureChange(**r))

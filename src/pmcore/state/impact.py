@@ -178,8 +178,10 @@ class BatchImpact:
         One row per portfolio touched: portfolio_id, value_before, value_after,
         value_change, cash_impact (base currency), realized_pnl (base currency).
     positions : pyarrow.Table
-        One row per position touched (see :class:`PositionChange`); empty
-        for cash flows and price updates.
+        One row per position touched: the fields of :class:`PositionChange`
+        and ``weight_before``, ``weight_after``, ``weight_change`` (position
+        market value / portfolio equity, both in base currency); empty for
+        cash flows and price updates.
     exposure_changes : pyarrow.Table
         One row per (portfolio, grouping column, group) whose gross exposure
         changed (see :class:`ExposureChange`).
