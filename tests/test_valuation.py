@@ -273,3 +273,22 @@ def test_nothing_is_mutated():
     before = prices.copy()
     pm.value(POS, prices, FX, instruments=INST, cash=CASH)
     assert prices.equals(before)
+
+
+def test_price_alignment_is_reused_only_for_the_same_ids():
+    """value and exposures on one prices frame hash its ids once; other frames are looked up anew."""
+    book = pm.Book.from_frames(POS, INST, cash=CASH, accounts=ACCOUNTS)
+    first = pm.value(book, PRICES, FX)
+    key, ids, idx = book.memo["prices"]
+    pm.exposures(book, PRICES, FX)
+    assert book.memo["prices"][2] is idx  # same ids buffers: no new hash pass
+    # new prices on the same ids array: the new numbers are used
+    bumped = PRICES.set_column(1, "price", pa.array([170.0, 130.0, 58000.0, 5000.0]))
+    assert pm.value(book, bumped, FX).column("market_value")[0].as_py() == 1700.0 + 715.0
+    # the same ids in another order (new buffers): aligned afresh, same values as the original
+    reordered = PRICES.take([3, 1, 0, 2])
+    assert pm.value(book, reordered, FX).equals(first)
+    assert book.memo["prices"][2] is not idx
+    # a duplicate in a new frame is still caught
+    with pytest.raises(pm.ValidationError, match="duplicate"):
+        pm.value(book, pa.concat_tables([PRICES, PRICES.slice(0, 1)]), FX)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -158,6 +158,12 @@ class Book:
     kind : str
         ``"arrow"``, ``"polars"`` or ``"pandas"``: the kind of frame results
         come back as (the kind of the positions frame).
+    memo : dict
+        Private: the alignment of the last prices frame's ids to the book and
+        the group codes per grouping column, kept so that :func:`pmcore.value`,
+        :func:`pmcore.exposures` and :func:`pmcore.positions` called on the
+        same frames hash the ids once. Keys hold the Arrow id array itself
+        (Arrow buffers are immutable), so a new frame never hits a stale entry.
     """
 
     base_currency: str
@@ -179,6 +185,8 @@ class Book:
     held: np.ndarray
     needed_currency: np.ndarray
     kind: str
+    #: id alignments already computed for this book (see :func:`pmcore.market.align_prices`)
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_frames(

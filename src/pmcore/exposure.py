@@ -23,10 +23,20 @@ _MEASURES = ("long", "short", "gross", "net")
 
 
 def _group_codes(book: Book, by: str) -> tuple[np.ndarray, pa.Array]:
-    """Group code per instrument and the sorted group labels (nulls form a group, last)."""
+    """Group code per instrument and the sorted group labels (nulls form a group, last).
+
+    Kept in ``book.memo`` per column: the book's instruments table is immutable.
+    """
     if not isinstance(by, str):
         raise ValidationError("must be a column name", argument="by", value=by,
                               expected="the name of an instruments column, e.g. 'sector'")
+    hit = book.memo.get(("group", by))
+    if hit is None:
+        hit = book.memo[("group", by)] = _encode_groups(book, by)
+    return hit
+
+
+def _encode_groups(book: Book, by: str) -> tuple[np.ndarray, pa.Array]:
     if by == "instrument_id":
         labels = book.instrument_ids
     elif by == "currency":
@@ -44,8 +54,9 @@ def _group_codes(book: Book, by: str) -> tuple[np.ndarray, pa.Array]:
     order = pc.sort_indices(dictionary)  # nulls last
     rank = np.empty(len(dictionary), np.int32)
     rank[np.asarray(order)] = np.arange(len(dictionary))
-    codes = rank[enc.indices.to_numpy(zero_copy_only=False)]
-    return codes.astype(np.int32), dictionary.take(order)
+    codes = rank[enc.indices.to_numpy(zero_copy_only=False)].astype(np.int32)
+    codes.flags.writeable = False
+    return codes, dictionary.take(order)
 
 
 def _limit_matrix(limits: Any, book: Book, labels: pa.Array, by: str) -> np.ndarray | None:

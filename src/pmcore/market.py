@@ -63,6 +63,32 @@ def _age_ns(max_age: Any) -> int:
     return ns
 
 
+def _buffers_key(ids: pa.Array) -> tuple:
+    """Identity of an Arrow array's contents: type, length, offset and buffer addresses."""
+    return (str(ids.type), len(ids), ids.offset,
+            tuple(b.address if b is not None else 0 for b in ids.buffers()))
+
+
+def _price_index(book: Book, ids: pa.Array) -> np.ndarray:
+    """Row of the prices frame for each of the book's instruments (-1: none); ids checked unique.
+
+    The result for the last ids array is kept in ``book.memo`` together with
+    the array itself: while it is held its buffers cannot be freed and reused,
+    and Arrow buffers are immutable, so equal buffer addresses mean equal ids.
+    Calling value, exposures and positions with one prices frame (pyarrow, or
+    polars, whose Arrow export is zero copy) hashes its ids once.
+    """
+    key = _buffers_key(ids)
+    hit = book.memo.get("prices")
+    if hit is not None and hit[0] == key:
+        return hit[2]
+    _check_unique(ids, "prices", "instrument_id")
+    idx, _ = encode(book.instrument_ids, ids)
+    idx.flags.writeable = False
+    book.memo["prices"] = (key, ids, idx)
+    return idx
+
+
 def align_prices(book: Book, prices: Any, *, timestamps: bool = False):
     """Return (price vector aligned to ``book.instrument_ids``, timestamps in ns or None)."""
     if isinstance(prices, (np.ndarray, list, tuple)):
@@ -82,9 +108,8 @@ def align_prices(book: Book, prices: Any, *, timestamps: bool = False):
     table = to_arrow(prices, "prices")
     require_columns(table, "prices", schema.PRICES)
     ids = id_column(table, "prices", "instrument_id")
-    _check_unique(ids, "prices", "instrument_id")
     px = float_column(table, "prices", "price", positive=True)
-    idx, _ = encode(book.instrument_ids, ids)
+    idx = _price_index(book, ids)
     missing = book.held & (idx < 0)
     if missing.any():
         i = _first_bad(missing)
