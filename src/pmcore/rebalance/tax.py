@@ -522,13 +522,18 @@ allowed from 2025-04-03"
     hit = np.flatnonzero(blocked)
     reasons = [""] * len(qty)
     clean_dates = days_to_dates(clean)
-    for k, b in enumerate(hit):
-        d = int(violations.column("days_apart")[k].as_py())
-        when = f"{d} days after" if d >= 0 else f"{-d} days before"
-        reasons[b] = (f"repurchase of {B.column('instrument_id')[b].as_py()!r} in account "
-                      f"{B.column('portfolio_id')[b].as_py()!r} {when} a loss sale on "
-                      f"{violations.column('sale_date')[k]} (loss {-violations.column('loss')[k].as_py():,.2f}); "
-                      f"allowed from {clean_dates[b]}")
+    if len(hit):
+        inst = B.column("instrument_id").take(pa.array(hit)).to_pylist()
+        acct = B.column("portfolio_id").take(pa.array(hit)).to_pylist()
+        apart = violations.column("days_apart").to_pylist()
+        sold = [str(d) for d in violations.column("sale_date").to_pylist()]
+        loss = violations.column("loss").to_pylist()
+        until = [str(d) for d in clean_dates.take(pa.array(hit)).to_pylist()]
+        for k, b in enumerate(hit.tolist()):
+            d = apart[k]
+            when = f"{d} days after" if d >= 0 else f"{-d} days before"
+            reasons[b] = (f"repurchase of {inst[k]!r} in account {acct[k]!r} {when} a loss sale on {sold[k]} "
+                          f"(loss {-loss[k]:,.2f}); allowed from {until[k]}")
     out = B.append_column("allowed_quantity", pa.array(np.where(blocked, 0.0, qty)))
     out = out.append_column("blocked", pa.array(blocked))
     out = out.append_column("earliest_date", clean_dates)
