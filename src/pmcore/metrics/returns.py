@@ -194,9 +194,9 @@ def annual_return(
         (NaN skipped).
     calendar : bool, default False
         With ``compound``, measure the years elapsed between the first and
-        last timestamps (``(t_last - t_first) / days_per_year``, as quantstats
-        does with 365) instead of ``n_obs / periods_per_year``. Needs a time
-        axis (pandas DatetimeIndex or a date column).
+        last timestamps (``(t_last - t_first) / days_per_year``, calendar
+        time, e.g. with 365) instead of ``n_obs / periods_per_year``. Needs a
+        time axis (pandas DatetimeIndex or a date column).
     days_per_year : float, default 365.25
         Days in a calendar year, used only with ``calendar=True``.
 
