@@ -157,7 +157,7 @@ def test_costs_only_lower_equity(costs_from, bps, seed, every):
     P = _prices(T=120, seed=seed)
     w = np.array([0.25, 0.25, 0.3, 0.2])
     free = backtest(P, w, frequency=every)
-    paid = backtest(P, w, frequency=every, cost_bps=bps, costs_from=costs_from)
+    paid = backtest(P, w, frequency=every, commission_bps=bps, costs_from=costs_from)
     assert (paid.equity <= free.equity * (1 + 1e-12)).all()
     assert paid.equity[-1] < free.equity[-1]
     assert paid.total_costs > 0
@@ -167,7 +167,7 @@ def test_costs_only_lower_equity(costs_from, bps, seed, every):
 def test_weights_after_rebalance_equal_targets(bps, seed, every):
     P = _prices(T=90, seed=seed)
     w = np.array([0.1, 0.5, 0.0, 0.35])
-    res = backtest(P, w, frequency=every, cost_bps=bps)
+    res = backtest(P, w, frequency=every, commission_bps=bps)
     np.testing.assert_allclose(res.weights[res.rebalanced], np.broadcast_to(w, (res.n_rebalances, 4)),
                                atol=1e-12)
     # value after trades = value before - costs, exactly
@@ -197,7 +197,7 @@ def test_min_interval_spaces_rebalances():
 def test_no_look_ahead():
     """Appending later prices never changes the earlier path."""
     P = _prices(T=250)
-    kw = {"frequency": 10, "cost_bps": 20.0, "threshold": 0.01}
+    kw = {"frequency": 10, "commission_bps": 20.0, "threshold": 0.01}
     short, full = backtest(P[:150], [0.3, 0.3, 0.2, 0.2], **kw), backtest(P, [0.3, 0.3, 0.2, 0.2], **kw)
     np.testing.assert_array_equal(short.equity, full.equity[:150])
     np.testing.assert_array_equal(short.weights, full.weights[:150])
@@ -206,8 +206,8 @@ def test_no_look_ahead():
 def test_scale_invariance():
     """Doubling the capital doubles equity and costs, leaves returns and weights unchanged."""
     P = _prices()
-    a = backtest(P, [0.3, 0.3, 0.2, 0.2], cost_bps=10, frequency=20, initial_value=1000.0)
-    b = backtest(P, [0.3, 0.3, 0.2, 0.2], cost_bps=10, frequency=20, initial_value=2000.0)
+    a = backtest(P, [0.3, 0.3, 0.2, 0.2], commission_bps=10, frequency=20, initial_value=1000.0)
+    b = backtest(P, [0.3, 0.3, 0.2, 0.2], commission_bps=10, frequency=20, initial_value=2000.0)
     np.testing.assert_allclose(b.equity, 2 * a.equity, rtol=1e-12)
     np.testing.assert_allclose(b.costs, 2 * a.costs, rtol=1e-12)
     np.testing.assert_allclose(b.weights, a.weights, atol=1e-14)
@@ -238,7 +238,7 @@ def test_gains_add_up_to_profit_when_everything_is_sold(costs_from, seed, bps):
     P = _prices(T=151, seed=seed)  # the last row is a calendar row of frequency 15
     w = np.array([0.4, 0.1, 0.3, 0.2])
     last = len(P) - 1
-    res = backtest(P, lambda ctx: w if ctx.index < last else np.zeros(4), frequency=15, cost_bps=bps,
+    res = backtest(P, lambda ctx: w if ctx.index < last else np.zeros(4), frequency=15, commission_bps=bps,
                    costs_from=costs_from, initial_value=1e4)
     assert res.rebalanced[last] and res.weights[last].sum() == 0
     realized = res.realized_short_term.sum() + res.realized_long_term.sum()

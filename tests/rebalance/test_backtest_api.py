@@ -37,9 +37,9 @@ def _long(wide: pa.Table) -> pa.Table:
 def test_same_result_from_every_frame_kind(backend):
     wide = _wide()
     ref = backtest(wide.select(ASSETS).to_pandas().to_numpy(), [0.6, 0.35, 0.05],
-                   dates=wide.column("date").to_numpy(), cost_bps=5)
+                   dates=wide.column("date").to_numpy(), commission_bps=5)
     for frame in (from_arrow(wide, backend), from_arrow(_long(wide).sort_by("instrument_id"), backend)):
-        res = backtest(frame, TARGET, cost_bps=5)
+        res = backtest(frame, TARGET, commission_bps=5)
         np.testing.assert_allclose(res.equity, ref.equity, rtol=1e-14)
         order = [res.assets.index(a) for a in ASSETS]  # long form: assets in order of first appearance
         np.testing.assert_allclose(res.weights[:, order], ref.weights, rtol=1e-14)
@@ -108,7 +108,7 @@ def test_policy_sees_only_the_past_and_can_skip():
 def test_optimizer_policy_with_min_variance():
     """pm.min_variance on 120 trailing returns every month; the weights are the optimizer's."""
     wide = _wide(T=400)
-    res = backtest(wide, optimizer_policy(pm.min_variance, lookback=120), cost_bps=2)
+    res = backtest(wide, optimizer_policy(pm.min_variance, lookback=120), commission_bps=2)
     i = int(np.flatnonzero(res.rebalanced)[-1])
     P = np.column_stack([wide.column(a).to_numpy() for a in ASSETS])[: i + 1][-121:]
     expect = pm.min_variance(pm.sample_covariance(P[1:] / P[:-1] - 1)).x
@@ -117,7 +117,7 @@ def test_optimizer_policy_with_min_variance():
 
 
 def test_metrics_are_pmcore_metrics_of_the_returns():
-    res = backtest(_wide(), TARGET, cost_bps=10)
+    res = backtest(_wide(), TARGET, commission_bps=10)
     r = res.returns[1:]
     assert res.metrics["sharpe_ratio"] == pytest.approx(float(pm.sharpe_ratio(r)), rel=1e-14)
     assert res.metrics["max_drawdown"] == pytest.approx(float(pm.max_drawdown(r)), rel=1e-14)
@@ -145,9 +145,9 @@ def test_degenerate_inputs():
 
 def test_thread_pool_gives_the_same_result():
     wide = _wide()
-    ref = backtest(wide, TARGET, cost_bps=3).equity
+    ref = backtest(wide, TARGET, commission_bps=3).equity
     with ThreadPoolExecutor(4) as pool:
-        for res in pool.map(lambda _: backtest(wide, TARGET, cost_bps=3), range(8)):
+        for res in pool.map(lambda _: backtest(wide, TARGET, commission_bps=3), range(8)):
             np.testing.assert_array_equal(res.equity, ref)
 
 
@@ -158,7 +158,7 @@ def test_thread_pool_gives_the_same_result():
     ({"targets": [0.5, 0.5]}, "wrong length"),
     ({"frequency": "hourly"}, "frequency: is not a frequency"),
     ({"costs_from": "broker"}, "costs_from"),
-    ({"cost_bps": -1.0}, "cost_bps"),
+    ({"commission_bps": -1.0}, "commission_bps"),
     ({"threshold": -0.1}, "threshold"),
     ({"short_term_rate": 1.5}, "short_term_rate"),
     ({"flows": {"1999-01-01": 5.0}}, "flows: has a date that is not a price date"),
@@ -191,7 +191,7 @@ def test_inputs_are_not_mutated():
     P = np.ascontiguousarray(_wide().select(ASSETS).to_pandas().to_numpy())
     w = np.array([0.6, 0.35, 0.05])
     before = P.copy(), w.copy()
-    res = backtest(P, w, frequency=20, cost_bps=10)
+    res = backtest(P, w, frequency=20, commission_bps=10)
     np.testing.assert_array_equal(P, before[0])
     np.testing.assert_array_equal(w, before[1])
     assert isinstance(res, BacktestResult)

@@ -44,10 +44,10 @@ def section() -> str:
 
     prices = sample_prices()
     runs = [
-        ("buy and hold", backtest(prices, TARGET, frequency=len(prices) + 1, cost_bps=5, half_spread_bps=2)),
-        ("monthly", backtest(prices, TARGET, frequency="monthly", cost_bps=5, half_spread_bps=2)),
-        ("3 % band", backtest(prices, TARGET, frequency=None, threshold=0.03, cost_bps=5, half_spread_bps=2)),
-        ("quarterly+2 %", backtest(prices, TARGET, frequency="quarterly", threshold=0.02, cost_bps=5,
+        ("buy and hold", backtest(prices, TARGET, frequency=len(prices) + 1, commission_bps=5, half_spread_bps=2)),
+        ("monthly", backtest(prices, TARGET, frequency="monthly", commission_bps=5, half_spread_bps=2)),
+        ("3 % band", backtest(prices, TARGET, frequency=None, threshold=0.03, commission_bps=5, half_spread_bps=2)),
+        ("quarterly+2 %", backtest(prices, TARGET, frequency="quarterly", threshold=0.02, commission_bps=5,
                                    half_spread_bps=2, short_term_rate=0.37, long_term_rate=0.2)),
     ]
     names = [n for n, _ in runs]

@@ -241,7 +241,7 @@ def backtest(
     frequency: str | int | None = "monthly",
     threshold: float | None = None,
     min_interval_days: int = 0,
-    cost_bps: Any = 0.0,
+    commission_bps: Any = 0.0,
     half_spread_bps: Any = 0.0,
     costs_from: str = "value",
     initial_value: float = 1_000_000.0,
@@ -281,9 +281,9 @@ def backtest(
         on calendar dates only (calendar-and-threshold).
     min_interval_days : int, default 0
         Calendar days that must pass after a rebalance before the next one.
-    cost_bps, half_spread_bps : float, mapping or sequence, default 0
+    commission_bps, half_spread_bps : float, mapping or sequence, default 0
         Proportional cost per traded notional, in basis points (scalar or per
-        asset); they add up: ``rate = (cost_bps + half_spread_bps) / 10_000``.
+        asset); they add up: ``rate = (commission_bps + half_spread_bps) / 10_000``.
     costs_from : {"value", "cash", "trades"}, default "value"
         How trades pay their costs (see Notes).
     initial_value : float, default 1,000,000
@@ -370,9 +370,10 @@ def backtest(
     T, N = P.shape
     policy = targets if callable(targets) else None
     target = np.zeros(N) if policy is not None else as_weights(targets, assets, "targets")
-    rates = (as_rates(cost_bps, assets, "cost_bps") + as_rates(half_spread_bps, assets, "half_spread_bps")) / 1e4
+    rates = (as_rates(commission_bps, assets, "commission_bps")
+             + as_rates(half_spread_bps, assets, "half_spread_bps")) / 1e4
     if (rates >= 1).any():
-        raise ValidationError("add up to 100 % or more of the notional", argument="cost_bps",
+        raise ValidationError("add up to 100 % or more of the notional", argument="commission_bps",
                               value=float(rates.max() * 1e4), expected="less than 10,000 bps")
     cal = calendar_mask(market, frequency)
     cash_flows = as_flows(flows, market)
