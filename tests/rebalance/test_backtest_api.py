@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import io
-from concurrent.futures import ThreadPoolExecutor
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import numpy as np
 import pyarrow as pa
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import pmcore as pm
 from pmcore.errors import ValidationError
@@ -141,6 +144,30 @@ def test_degenerate_inputs():
     assert len(empty.equity) == 0 and repr(empty) == "BacktestResult(empty)"
     cash = backtest(np.ones((5, 2)), [0.0, 0.0], frequency="daily")
     assert (cash.equity == 1e6).all() and cash.total_turnover == 0
+
+
+@given(seed=st.integers(0, 500), threshold=st.sampled_from([None, 0.0, 0.01]),
+       frequency=st.sampled_from([None, "daily", "weekly", "monthly", 7]), bps=st.floats(0, 50))
+def test_constant_policy_equals_fixed_targets(seed, threshold, frequency, bps):
+    """A policy that always returns the targets stops the kernel on every trigger and resumes it: same path."""
+    wide = _wide(T=120, seed=seed)
+    kw = {"frequency": frequency, "threshold": threshold, "commission_bps": bps,
+          "flows": {wide.column("date")[50].as_py(): 1e5}}
+    if frequency is None and threshold is None:
+        kw["frequency"] = "daily"
+    fixed = backtest(wide, TARGET, **kw)
+    policy = backtest(wide, lambda ctx: TARGET, progress=True, **kw)
+    np.testing.assert_array_equal(policy.equity, fixed.equity)
+    np.testing.assert_array_equal(policy.rebalanced, fixed.rebalanced)
+
+
+def _final_equity(seed: int) -> float:
+    return float(backtest(_wide(seed=seed), TARGET, commission_bps=3).equity[-1])
+
+
+def test_process_pool_gives_the_same_result():
+    with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        assert list(pool.map(_final_equity, [1, 2])) == [_final_equity(1), _final_equity(2)]
 
 
 def test_thread_pool_gives_the_same_result():
