@@ -170,7 +170,9 @@ def test_two_thread_path_gives_the_one_thread_result(monkeypatch):
     v1 = pm.value(one, prices, fx)
     e1 = pm.exposures(one, prices, fx, by="sector")
     monkeypatch.setattr(book_module, "_PARALLEL_ROWS", 10)
-    monkeypatch.setattr(book_module.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(book_module, "_cores", lambda: 2)
+    monkeypatch.setattr(book_module, "_idle_core", lambda cores: True)
+    assert book_module._parallel(pos.num_rows)
     two = pm.Book.from_frames(pos, inst, cash=cash, accounts=accounts)
     for name in ("offsets", "instrument", "quantity", "avg_price", "source_row", "held"):
         np.testing.assert_array_equal(getattr(two, name), getattr(one, name))

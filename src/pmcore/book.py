@@ -46,9 +46,35 @@ def _check_unique(ids: pa.Array, arg: str, column: str) -> None:
 _PARALLEL_ROWS = 200_000
 
 
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+def _idle_core(cores: int) -> bool:
+    """Whether a core is likely idle: the 1-minute load average leaves room for a second thread.
+
+    Splitting work over threads pays only when the second thread gets a core
+    of its own; on a busy machine the hand-offs cost more than they save.
+    """
+    try:
+        return os.getloadavg()[0] <= cores - 1
+    except (AttributeError, OSError):  # pragma: no cover - no load average (Windows)
+        return True
+
+
 def _parallel(n_rows: int) -> bool:
-    """Whether work over ``n_rows`` rows is worth splitting over two threads."""
-    return n_rows >= _PARALLEL_ROWS and (os.cpu_count() or 1) >= 2
+    """Whether work over ``n_rows`` rows is worth splitting over two threads.
+
+    Only large inputs (``_PARALLEL_ROWS``) on a machine with at least two
+    usable cores, one of them idle. Results are the same either way.
+    """
+    if n_rows < _PARALLEL_ROWS:
+        return False
+    cores = _cores()
+    return cores >= 2 and _idle_core(cores)
 
 
 def _split(parallel: bool, calls: list) -> list:
