@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._jit import jit
-from .valuation import EQUITY, N_FIELDS, cash_in_base, group_exposures, value_book
+from .valuation import EQUITY, N_FIELDS, _neumaier, cash_in_base, value_book
 
 # position status codes
 ACTIVE, PENDING, CLOSED, SUSPENDED = 0, 1, 2, 3
@@ -553,13 +553,16 @@ def _portfolio_values(p, head, slots_i, slots_f, cash, is_margin, prices, scale,
     out[I_EQ0 + col] = vals[0, EQUITY]
     out[I_CASH0 + col] = cb[0, 0]
     for g in range(groups.shape[0]):
-        o_off, o_grp, o_val, _ = group_exposures(offsets, inst, q, a, prices, scale, groups[g], n_groups[g])
+        # gross exposure of the traded instrument's group, summed as valuation.group_exposures
+        # sums it (compensated long and short sums), for that one group only
         target = groups[g, g_inst]
-        gross = 0.0
-        for r in range(o_grp.shape[0]):
-            if o_grp[r] == target:
-                gross = o_val[r, 0] - o_val[r, 1]
-        out[I_GROUPS + 2 * g + col] = gross
+        ls, lc, ss, sc = 0.0, 0.0, 0.0, 0.0
+        for k in range(n):
+            if groups[g, inst[k]] == target:
+                mv = q[k] * prices[inst[k]] * scale[inst[k]]
+                ls, lc = _neumaier(ls, lc, max(mv, 0.0))
+                ss, sc = _neumaier(ss, sc, min(mv, 0.0))
+        out[I_GROUPS + 2 * g + col] = (ls + lc) - (ss + sc)
 
 
 @jit

@@ -511,7 +511,7 @@ class PortfolioState(BatchMixin, FlowsMixin, QueryMixin, HistoryMixin, BatchRepo
         use_id = isinstance(fill_id, (int, np.integer)) and not isinstance(fill_id, bool)
         if use_id:
             fid = int(fill_id)
-            if fid == vi.INT64_MIN or fid > np.iinfo(np.int64).max:
+            if fid == vi.INT64_MIN or fid > vi.INT64_MAX:
                 raise ValidationError(f"fill {fill_id!r}: id out of range", argument="fill_id", value=fill_id,
                                       expected="an int64 other than the minimum, or a string")
         elif isinstance(fill_id, str):

@@ -17,6 +17,7 @@ from ..kernels import state as ks
 __all__ = ["to_ns", "now_ns", "FILL_REASONS"]
 
 INT64_MIN = np.iinfo(np.int64).min
+INT64_MAX = np.iinfo(np.int64).max
 
 # static reasons (per-row codes >= 10) and their messages
 R_PORTFOLIO, R_INSTRUMENT, R_QTY, R_PRICE, R_FEE, R_FEE_CCY, R_TYPE, R_SIDE, R_ID, R_DUP_STR, R_AMOUNT, R_CCY, \
