@@ -222,3 +222,16 @@ def test_inputs_are_not_mutated():
     np.testing.assert_array_equal(P, before[0])
     np.testing.assert_array_equal(w, before[1])
     assert isinstance(res, BacktestResult)
+
+
+def test_cost_model_of_the_rebalance_module():
+    from pmcore.rebalance.costs import CostModel
+
+    wide = _wide()
+    by_args = backtest(wide, TARGET, commission_bps=4.0, half_spread_bps=3.0)
+    by_model = backtest(wide, TARGET, cost_model=CostModel(commission_bps=4.0, half_spread_bps=3.0))
+    np.testing.assert_array_equal(by_model.equity, by_args.equity)
+    with pytest.raises(ValidationError, match="cost_model: has costs that are not proportional"):
+        backtest(wide, TARGET, cost_model=CostModel(commission_per_share=0.01))
+    with pytest.raises(ValidationError, match="cost_model: is given with commission_bps"):
+        backtest(wide, TARGET, commission_bps=1.0, cost_model=CostModel(commission_bps=4.0))

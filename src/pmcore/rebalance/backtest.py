@@ -244,6 +244,7 @@ def backtest(
     commission_bps: Any = 0.0,
     half_spread_bps: Any = 0.0,
     costs_from: str = "value",
+    cost_model: Any = None,
     initial_value: float = 1_000_000.0,
     flows: Any = None,
     short_term_rate: float = 0.0,
@@ -286,6 +287,11 @@ def backtest(
         asset); they add up: ``rate = (commission_bps + half_spread_bps) / 10_000``.
     costs_from : {"value", "cash", "trades"}, default "value"
         How trades pay their costs (see Notes).
+    cost_model : pmcore.rebalance.CostModel, optional
+        Takes its ``commission_bps`` and ``half_spread_bps`` instead of the two
+        arguments above. The backtest's costs are proportional to notional:
+        a model with a per-share or minimum commission, or a market-impact
+        term (both ``daily_volatility`` and ``adv`` set), raises.
     initial_value : float, default 1,000,000
         Cash on the first date, invested at its close.
     flows : mapping, frame or array-like, optional
@@ -370,6 +376,8 @@ def backtest(
     T, N = P.shape
     policy = targets if callable(targets) else None
     target = np.zeros(N) if policy is not None else as_weights(targets, assets, "targets")
+    if cost_model is not None:
+        commission_bps, half_spread_bps = _proportional(cost_model, commission_bps, half_spread_bps)
     rates = (as_rates(commission_bps, assets, "commission_bps")
              + as_rates(half_spread_bps, assets, "half_spread_bps")) / 1e4
     if (rates >= 1).any():
@@ -405,6 +413,25 @@ def backtest(
                        state, out, weights, t, stop, policy is not None)
         bar.update(t)
     return _result(market, out, weights, cash_flows, short_term_rate, long_term_rate, periods_per_year)
+
+
+def _proportional(model: Any, commission_bps: Any, half_spread_bps: Any) -> tuple[float, float]:
+    """(commission_bps, half_spread_bps) of a CostModel whose costs are proportional to notional."""
+    if not (np.isscalar(commission_bps) and commission_bps == 0 and np.isscalar(half_spread_bps)
+            and half_spread_bps == 0):
+        raise ValidationError("is given with commission_bps or half_spread_bps", argument="cost_model",
+                              hint="give the rates in the model or as arguments, not both")
+    try:
+        per_share, minimum = float(model.commission_per_share), float(model.min_commission)
+        impact = np.isfinite(model.daily_volatility) and np.isfinite(model.adv)
+        rates = float(model.commission_bps), float(model.half_spread_bps)
+    except AttributeError as exc:
+        raise ValidationError("is not a CostModel", argument="cost_model", value=type(model).__name__) from exc
+    if per_share or minimum or impact:
+        raise ValidationError("has costs that are not proportional to notional", argument="cost_model",
+                              value=model, expected="commission_bps and half_spread_bps only",
+                              hint="the backtest charges (commission_bps + half_spread_bps) per traded notional")
+    return rates
 
 
 def _result(market, out, weights, flows, short_rate, long_rate, periods_per_year) -> BacktestResult:
