@@ -12,7 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pmcore.attribution import brinson
+from pmcore.errors import ValidationError
 from pmcore.frames import to_arrow
+
+from .test_brinson import bacon_8_1, panels
 
 
 def _panel(seed: int, n_p: int = 20, n_t: int = 30, n_g: int = 11) -> pa.Table:
@@ -55,3 +58,25 @@ def test_thread_and_process_pools_match_serial():
 def test_reconciles_on_wide_search(seed, n_p, n_t, n_g, method, linking):
     res = brinson(_panel(seed, n_p, n_t, n_g), method=method, linking=linking, periods=True)
     assert res.reconciles, res.residual
+
+
+@settings(max_examples=15, deadline=None)
+@given(panels(max_portfolios=6, max_periods=5), st.integers(2, 4),
+       st.sampled_from(["carino", "menchero", "grap", "frongello"]))
+def test_threads_split_portfolios_and_match_one_thread(table, threads, linking):
+    one = brinson(table, linking=linking, threads=1)
+    many = brinson(table, linking=linking, threads=threads)
+    for part in ("linked", "linked_totals"):
+        assert to_arrow(getattr(many, part), "x").equals(to_arrow(getattr(one, part), "x"))
+    assert many.residual == one.residual
+
+
+def test_default_threads_from_the_row_count():
+    import sys
+
+    module = sys.modules["pmcore.attribution.brinson"]  # the attribute is the function
+    assert module._thread_count(None, module.PARALLEL_ROWS - 1, 10) == 1
+    assert module._thread_count(None, module.PARALLEL_ROWS, 1) == 1  # one portfolio: nothing to split
+    assert module._thread_count(3, 10, 2) == 2
+    with pytest.raises(ValidationError, match="count >= 1"):
+        brinson(pa.table(bacon_8_1()), linking="carino", threads=0)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +34,26 @@ _METHODS = {
 }
 WEIGHT_COLUMNS = ("portfolio_weight", "benchmark_weight")
 RETURN_COLUMNS = ("portfolio_return", "benchmark_return")
+#: rows from which the linked single-level path splits portfolios over threads
+PARALLEL_ROWS = 2_000_000
+
+
+def _thread_count(threads: int | None, n_rows: int, n_ports: int) -> int:
+    if threads is None:
+        if n_rows < PARALLEL_ROWS:
+            return 1
+        threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(threads, n_ports))
+
+
+def _portfolio_chunks(cells: Cells, k: int) -> list[tuple[int, int]]:
+    """``k`` runs of whole portfolios with about the same number of rows each."""
+    rows_before = cells.cell_start[cells.port_start]  # first row of each portfolio, and the end
+    cuts = np.searchsorted(rows_before, np.linspace(0, rows_before[-1], k + 1)[1:-1])
+    bounds = [0, *sorted(set(int(c) for c in cuts) - {0, cells.n_portfolios}), cells.n_portfolios]
+    return list(zip(bounds[:-1], bounds[1:]))
+
+
 _FIELDS = ("portfolio_weight", "benchmark_weight", "portfolio_return", "benchmark_return",
            "allocation", "selection", "interaction")
 
@@ -183,6 +205,7 @@ def brinson(
     portfolio: str = "portfolio_id",
     period: str = "period",
     weight_tolerance: float = 1e-9,
+    threads: int | None = None,
 ) -> BrinsonResult:
     r"""Brinson attribution of active return to allocation, selection and interaction.
 
@@ -216,6 +239,10 @@ def brinson(
     weight_tolerance : float, keyword-only
         Each side's weights must sum to 1 within this in every portfolio and
         period (model cash as a group of its own).
+    threads : int, keyword-only
+        Threads for the linked single-level path (``linking`` without
+        ``periods``), each taking whole portfolios. Default: the cores this
+        process may run on, from 2,000,000 rows; 1 below that.
 
     Returns
     -------
@@ -291,6 +318,9 @@ def brinson(
     if not (weight_tolerance >= 0):
         raise ValidationError("is out of range", argument="weight_tolerance", value=weight_tolerance,
                               expected="a number >= 0")
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise ValidationError("must be a count >= 1", argument="threads", value=threads,
+                              expected="None (all available cores for large inputs) or an integer >= 1")
     require_columns(table, arg, [portfolio, period, *by_list, *WEIGHT_COLUMNS, *RETURN_COLUMNS])
     cells = layout(table, arg, portfolio, period)
     t = cells.table
@@ -313,8 +343,19 @@ def brinson(
         linked = np.empty((n_ports, 3, n_groups))
         compounded = np.empty((n_ports, 2))
         ever = np.empty((n_ports, n_groups), np.uint8)
-        brinson_linked(cells.cell_start, cells.port_start, codes, wp, rp, wb, rb, mode, link_code,
-                       totals, linked, compounded, ever)
+        n_threads = _thread_count(threads, t.num_rows, n_ports)
+        chunks = _portfolio_chunks(cells, n_threads) if n_threads > 1 else [(0, n_ports)]
+
+        def run(chunk):  # the kernel releases the GIL; chunks write disjoint slices
+            a, z = chunk
+            brinson_linked(cells.cell_start, cells.port_start[a:z + 1], codes, wp, rp, wb, rb, mode, link_code,
+                           totals, linked[a:z], compounded[a:z], ever[a:z])
+
+        if len(chunks) == 1:
+            run(chunks[0])
+        else:
+            with ThreadPoolExecutor(len(chunks)) as pool:
+                list(pool.map(run, chunks))
         residual = _check_totals(cells, arg, totals, weight_tolerance, wp, rp, wb, rb, by_list[0], levels)
         linked_parts = [(linked, ever)]
     else:
