@@ -13,9 +13,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import ValidationError
-from ..frames import encode, from_arrow, id_column, require_columns, to_arrow
+from ..frames import from_arrow, id_column, require_columns, to_arrow
 
-__all__ = ["TablesMixin", "read", "day_column", "days_to_dates", "pair_codes", "pair_name", "as_kind"]
+__all__ = ["TablesMixin", "read", "group_order", "day_column", "days_to_dates", "pair_codes", "pair_name", "as_kind"]
 
 
 class TablesMixin:
@@ -115,39 +115,47 @@ def pair_codes(tables: list[tuple[pa.Table, str]]):
     ``(portfolios[pair_p[g]], instruments[pair_i[g]])`` and pairs are numbered
     in order of first appearance over the tables in order.
     """
-    pids = [id_column(t, a, "portfolio_id") for t, a in tables]
-    iids = [id_column(t, a, "instrument_id") for t, a in tables]
-    p_dict = _union(pids, "portfolio_id", [a for _, a in tables])
-    i_dict = _union(iids, "instrument_id", [a for _, a in tables])
+    args = [a for _, a in tables]
+    p_codes, p_dict = _codes([id_column(t, a, "portfolio_id") for t, a in tables], "portfolio_id", args)
+    i_codes, i_dict = _codes([id_column(t, a, "instrument_id") for t, a in tables], "instrument_id", args)
     n_i = max(len(i_dict), 1)
-    keys = []
-    for p, i in zip(pids, iids):
-        pc_, _ = encode(p, p_dict)
-        ic, _ = encode(i, i_dict)
-        keys.append(pc_.astype(np.int64) * n_i + ic)
-    allkeys = np.concatenate(keys) if keys else np.zeros(0, np.int64)
-    uniq, first, inverse = np.unique(allkeys, return_index=True, return_inverse=True)
-    order = np.argsort(first, kind="stable")  # pair g is uniq[order[g]]
-    rank = np.empty(len(uniq), np.int64)
-    rank[order] = np.arange(len(uniq))
-    flat = rank[np.asarray(inverse).reshape(-1)]
-    bounds = np.cumsum([0] + [len(k) for k in keys])
-    codes = [flat[bounds[j]:bounds[j + 1]] for j in range(len(keys))]
-    pair_keys = uniq[order]
+    enc = pc.dictionary_encode(pa.array(p_codes * n_i + i_codes, pa.int64()))  # pairs by first appearance
+    flat = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    pair_keys = enc.dictionary.to_numpy(zero_copy_only=False)
+    bounds = np.cumsum([0] + [len(t) for t, _ in tables])
+    codes = [flat[bounds[j]:bounds[j + 1]] for j in range(len(tables))]
     return codes, p_dict, i_dict, pair_keys // n_i, pair_keys % n_i
 
 
-def _union(arrays: list[pa.Array], column: str, args: list[str]) -> pa.Array:
+def _codes(arrays: list[pa.Array], column: str, args: list[str]) -> tuple[np.ndarray, pa.Array]:
+    """One hash pass over the ids of every table: (int64 codes of all rows, dictionary)."""
     types = {str(a.type) for a in arrays if len(a)}
     if len(types) > 1:
-        strings = [a.cast(pa.large_string()) if pa.types.is_string(a.type) else a for a in arrays]
-        if len({str(a.type) for a in strings if len(a)}) > 1:
+        arrays = [a.cast(pa.large_string()) if pa.types.is_string(a.type) else a for a in arrays]
+        if len({str(a.type) for a in arrays if len(a)}) > 1:
             raise ValidationError("has ids of a different type in different inputs", argument=args[-1],
                                   column=column, value=sorted(types), expected="one id type")
-        arrays = strings
-    arrays = [a for a in arrays if len(a)] or arrays[:1]
-    merged = pa.chunked_array(arrays, type=arrays[0].type).combine_chunks() if arrays else pa.array([], pa.string())
-    return pc.unique(merged)
+    nonempty = [a for a in arrays if len(a)]
+    if not nonempty:
+        return np.zeros(0, np.int64), pa.array([], arrays[0].type if arrays else pa.string())
+    merged = pa.concat_arrays(nonempty) if len(nonempty) > 1 else nonempty[0]
+    enc = pc.dictionary_encode(merged)
+    return enc.indices.to_numpy(zero_copy_only=False).astype(np.int64, copy=False), enc.dictionary
+
+
+def group_order(group: np.ndarray, within: np.ndarray) -> np.ndarray:
+    """Row order by (group, within, row), skipping the sort when the rows already are in that order."""
+    n = len(group)
+    if n < 2:
+        return np.arange(n)
+    g = group.astype(np.int64, copy=False)
+    w = within.astype(np.int64, copy=False)
+    if bool(np.all((g[1:] > g[:-1]) | ((g[1:] == g[:-1]) & (w[1:] >= w[:-1])))):
+        return np.arange(n)
+    span = int(w.max()) - int(w.min()) + 1
+    if span * (int(g.max()) + 1) < 2**62:
+        return np.argsort(g * span + (w - int(w.min())), kind="stable")
+    return np.lexsort((np.arange(n), w, g))
 
 
 def pair_name(p_dict: pa.Array, i_dict: pa.Array, p: int, i: int) -> str:

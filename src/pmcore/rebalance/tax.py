@@ -19,7 +19,7 @@ import pyarrow as pa
 from ..errors import ValidationError
 from ..frames import encode, first_duplicate, float_column, frame_kind, id_column, require_columns
 from ..kernels import tax as kt
-from ._tables import TablesMixin, as_kind, read, day_column, days_to_dates, pair_codes, pair_name
+from ._tables import TablesMixin, as_kind, group_order, read, day_column, days_to_dates, pair_codes, pair_name
 
 __all__ = ["LotSelection", "WashSaleCheck", "check_lots", "select_lots", "wash_sale_violations",
            "avoid_wash_sales"]
@@ -301,8 +301,8 @@ def select_lots(lots: Any, sales: Any, /, *, method: str = "fifo", short_term_ra
         r = int(orphan[0])
         raise ValidationError(f"sells {pair_name(p_dict, i_dict, p_of[sc[r]], i_of[sc[r]])}, which has no lots",
                               argument="sales", row=r, value=float(sale_qty[r]), expected="lots to sell from")
-    lot_order = np.lexsort((np.arange(len(lc)), lot_day, lc))
-    sale_order = np.lexsort((np.arange(len(sc)), sale_day, sc))
+    lot_order = group_order(lc, lot_day)
+    sale_order = group_order(sc, sale_day)
     lot_offsets = np.concatenate([[0], np.cumsum(np.bincount(lc, minlength=n_groups))]).astype(np.int64)
     sale_offsets = np.concatenate([[0], np.cumsum(np.bincount(sc, minlength=n_groups))]).astype(np.int64)
     lot_mat = np.column_stack([lot_day, lot_qty, lot_cost]).astype(np.float64)[lot_order]
@@ -357,16 +357,17 @@ def _selection(L, S, kind, method, rates, lot_order, sale_order, fs, fl, fq, rem
     long_ = held > rates[2]
     gain = q * price - q * cost
     tax = gain * np.where(long_, rates[1], rates[0])
+    ids = L.select(["portfolio_id", "instrument_id", "lot_id"]).take(pa.array(lot_row))
     realized = pa.table({
-        "portfolio_id": L.column("portfolio_id").take(pa.array(lot_row)),
-        "instrument_id": L.column("instrument_id").take(pa.array(lot_row)),
+        "portfolio_id": ids.column(0), "instrument_id": ids.column(1),
         "sale": sale_row.astype(np.int64),
-        "lot_id": L.column("lot_id").take(pa.array(lot_row)),
+        "lot_id": ids.column(2),
         "acquired": days_to_dates(lot_day[lot_row]),
         "date": days_to_dates(sale_day[sale_row]),
         "quantity": q, "unit_cost": cost, "price": price, "proceeds": q * price, "cost_basis": q * cost,
         "gain": gain, "holding_days": held.astype(np.int64),
-        "term": pa.array(np.where(long_, "long", "short").tolist(), pa.string()),
+        "term": pa.DictionaryArray.from_arrays(pa.array(long_.astype(np.int8)), pa.array(["short", "long"]))
+        .cast(pa.string()),
         "tax": tax,
     })
     rem = np.empty(len(lot_order))
