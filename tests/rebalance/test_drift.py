@@ -221,8 +221,9 @@ def test_holdings_kernel_matches_reference(seed, n_p, n_keys):
     cash = rng.normal(100, 300, n_p)
     cash_code = n_keys - 1
     for fn in (kr.holdings_drift, kr.holdings_drift.py_func):
-        off, out_code, q, w, tgt, dft, acct, summ, _ = fn(offsets, NO_ORDER, code, qty, cash, cash_code, price,
-                                                          t_start, t_end, t_code, t_weight, n_keys)
+        off, out_code, q, tgt, dft, acct, summ, _ = fn(offsets, NO_ORDER, code, qty, cash, cash_code, price,
+                                                       t_start, t_end, t_code, t_weight, n_keys)
+        w = dft + tgt
         for p in range(n_p):
             held = {}
             for k in range(offsets[p], offsets[p + 1]):
@@ -238,7 +239,7 @@ def test_holdings_kernel_matches_reference(seed, n_p, n_keys):
                     assert w[j] == pytest.approx(want, rel=1e-9, abs=1e-12)
                     assert dft[j] == pytest.approx(want - tgt[j], rel=1e-9, abs=1e-12)
                 else:
-                    assert math.isnan(w[j]) and math.isnan(summ[p, kr.MAX_ABS])
+                    assert math.isnan(dft[j]) and math.isnan(summ[p, kr.MAX_ABS])
 
 
 @pytest.mark.parametrize("ids", [

@@ -174,7 +174,7 @@ VALUE, CASH, GROSS, TARGET_GROSS = range(4)
 @jit
 def holdings_drift(offsets, order, code, quantity, cash, cash_code, price, t_start, t_end, t_code, t_weight,
                    n_keys):
-    """Drift of accounts given by quantities held and cash, fused in one pass per account.
+    """Drift of accounts given by quantities held and cash, in one pass over the rows.
 
     Parameters
     ----------
@@ -189,33 +189,41 @@ def holdings_drift(offsets, order, code, quantity, cash, cash_code, price, t_sta
     Returns
     -------
     out_offsets, out_code : as :func:`merge_targets`
-    quantity_out, weight, target, drift : float64[n_out]
-        Quantity held (cash amount on the cash row), weight
-        ``quantity * price / value`` (NaN when the value is not positive),
-        target weight, and drift ``weight - target``.
+    quantity_out, target, drift : float64[n_out]
+        Quantity held (cash amount on the cash row), target weight, and
+        drift ``quantity * price * (1 / value) - target`` (NaN when the value
+        is not positive).
     account : float64[n_accounts, 4]
         Value (cash included), cash, gross exposure ``sum |quantity| price``
         and the sum of the instruments' target weights.
     summary : as :func:`drift_rows`
     dup : int
         First input row that repeats an instrument within its account, or -1.
+
+    Notes
+    -----
+    The outputs are allocated for the largest possible merge (rows + targets
+    + a cash row per account) and written once, front to back; only the
+    pages written are ever touched.
     """
     n_p = offsets.shape[0] - 1
     has_order = order.shape[0] > 0
     mark = np.full(n_keys, -1, np.int64)
     slot = np.zeros(n_keys, np.int64)
-    out_offsets, dup = _count_rows(offsets, order, code, t_start, t_end, t_code, mark, cash_code)
-    n_out = out_offsets[n_p]
-    out_code = np.empty(n_out, np.int32)
-    qty = np.zeros(n_out)
-    target = np.zeros(n_out)
-    weight = np.empty(n_out)
-    drift = np.empty(n_out)
+    bound = offsets[n_p] + n_p
+    for p in range(n_p):
+        bound += t_end[p] - t_start[p]
+    out_offsets = np.zeros(n_p + 1, np.int64)
+    out_code = np.empty(bound, np.int32)
+    qty = np.empty(bound)
+    target = np.empty(bound)
+    drift = np.empty(bound)
     account = np.zeros((n_p, 4))
     summary = np.zeros((n_p, N_SUMMARY))
+    dup = -1
+    r = 0
     for p in range(n_p):
-        lo = out_offsets[p]
-        r = lo
+        lo = r
         for k in range(offsets[p], offsets[p + 1]):
             row = order[k] if has_order else k
             i = code[row]
@@ -223,10 +231,13 @@ def holdings_drift(offsets, order, code, quantity, cash, cash_code, price, t_sta
                 mark[i] = p
                 slot[i] = r
                 out_code[r] = i
-                qty[r] = 0.0
+                qty[r] = quantity[row]
                 target[r] = 0.0
                 r += 1
-            qty[slot[i]] += quantity[row]
+            else:
+                qty[slot[i]] += quantity[row]
+                if dup < 0 or row < dup:
+                    dup = row
         for k in range(t_start[p], t_end[p]):
             i = t_code[k]
             if mark[i] != p:
@@ -243,12 +254,12 @@ def holdings_drift(offsets, order, code, quantity, cash, cash_code, price, t_sta
             target[r] = 0.0
             r += 1
         qty[slot[cash_code]] = cash[p]
+        out_offsets[p + 1] = r
         v = 0.0
         g = 0.0
         tg = 0.0
         for j in range(lo, r):
             x = qty[j] * price[out_code[j]]
-            weight[j] = x
             v += x
             if out_code[j] != cash_code:
                 g += abs(x)
@@ -258,10 +269,21 @@ def holdings_drift(offsets, order, code, quantity, cash, cash_code, price, t_sta
         account[p, GROSS] = g
         account[p, TARGET_GROSS] = tg
         inv = 1.0 / v if v > 0.0 else np.nan
+        mx = 0.0
+        arg = -1
+        tot = 0.0
         for j in range(lo, r):
-            weight[j] *= inv
-        _summarize(lo, r, weight, target, drift, summary, p)
-    return out_offsets, out_code, qty, weight, target, drift, account, summary, dup
+            d = qty[j] * price[out_code[j]] * inv - target[j]
+            drift[j] = d
+            a = abs(d)
+            tot += a
+            if arg < 0 or a > mx or a != a:
+                mx = a
+                arg = j
+        summary[p, MAX_ABS] = mx
+        summary[p, TOTAL_ABS] = tot
+        summary[p, ARGMAX] = arg
+    return out_offsets, out_code[:r], qty[:r], target[:r], drift[:r], account, summary, dup
 
 
 @jit
@@ -438,6 +460,22 @@ def _te(lo, hi, code, weight, target, cov_index, cov):
 
 
 @jit
+def _emit(lo, m, trade_s, reason_s, cost_s, wave_s, row, trade, reason, cost, wave, base):
+    """Append an account's listed rows (a trade or a reason) to the outputs; return the new length."""
+    for j in range(m):
+        if trade_s[j] != 0.0 or reason_s[j] != R_NONE:
+            row[base] = lo + j
+            trade[base] = trade_s[j]
+            reason[base] = reason_s[j]
+            cost[base, 0] = cost_s[j, 0]
+            cost[base, 1] = cost_s[j, 1]
+            cost[base, 2] = cost_s[j, 2]
+            wave[base] = wave_s[j]
+            base += 1
+    return base
+
+
+@jit
 def plan_trades(out_offsets, out_code, quantity, target, price, cash_code, holdings, active, inst, cost_params,
                 settings, cov_index, cov):
     """Trade lists of many accounts: to target or to the band edge, within cash and leverage limits.
@@ -465,16 +503,17 @@ def plan_trades(out_offsets, out_code, quantity, target, price, cash_code, holdi
 
     Returns
     -------
-    row : int64[n_planned]
-        Drift row of each planned row (the rows of the active accounts).
-    trade : float64[n_planned]
-        Signed quantity to trade (0: none).
-    reason : int8[n_planned]
+    row : int64[n_listed]
+        Drift row of each listed row: the trades, and the rows skipped with
+        a reason (below a minimum, less than a lot).
+    trade : float64[n_listed]
+        Signed quantity to trade (0: skipped).
+    reason : int8[n_listed]
         ``R_*`` code.
-    cost : float64[n_planned, 3]
+    cost : float64[n_listed, 3]
         Commission, spread, impact.
-    wave : int8[n_planned]
-        1: send now; 2: send after the sells (cash is short); 0: no trade.
+    wave : int8[n_listed]
+        1: send now; 2: send after the sells (cash is short); 0: skipped.
     account : float64[n_accounts, N_ACC]
         ``A_*`` fields per account.
     """
@@ -491,10 +530,14 @@ def plan_trades(out_offsets, out_code, quantity, target, price, cash_code, holdi
             n_plan += out_offsets[p + 1] - out_offsets[p]
             width = max(width, out_offsets[p + 1] - out_offsets[p])
     row = np.empty(n_plan, np.int64)
-    trade = np.zeros(n_plan)
-    reason = np.zeros(n_plan, np.int8)
-    cost = np.zeros((n_plan, 3))
-    wave = np.zeros(n_plan, np.int8)
+    trade = np.empty(n_plan)
+    reason = np.empty(n_plan, np.int8)
+    cost = np.empty((n_plan, 3))
+    wave = np.empty(n_plan, np.int8)
+    trade_s = np.zeros(width)
+    reason_s = np.zeros(width, np.int8)
+    cost_s = np.zeros((width, 3))
+    wave_s = np.zeros(width, np.int8)
     desired = np.zeros(width)
     after_w = np.zeros(width)
     mode = settings[MODE]
@@ -511,12 +554,16 @@ def plan_trades(out_offsets, out_code, quantity, target, price, cash_code, holdi
         hi = out_offsets[p + 1]
         m = hi - lo
         for j in range(m):
-            row[base + j] = lo + j
+            trade_s[j] = 0.0
+            reason_s[j] = R_NONE
+            cost_s[j, 0] = 0.0
+            cost_s[j, 1] = 0.0
+            cost_s[j, 2] = 0.0
+            wave_s[j] = 0
         value = holdings[p, 0]
         cash = holdings[p, 1]
         if not value > 0.0:
             account[p, A_STATUS] = S_NO_EQUITY
-            base += m
             continue
         tsum = 0.0
         for j in range(lo, hi):
@@ -563,24 +610,24 @@ def plan_trades(out_offsets, out_code, quantity, target, price, cash_code, holdi
                     else:
                         delta = _round_buy(delta, lot)
                     if delta == 0.0:
-                        reason[base + j] = R_LOT
+                        reason_s[j] = R_LOT
                         n_skip += 1
                         continue
             if delta == 0.0:
                 continue
             if abs(delta) * px < inst[c, 1]:
-                reason[base + j] = R_MIN_NOTIONAL
+                reason_s[j] = R_MIN_NOTIONAL
                 n_skip += 1
                 continue
             desired[j] = delta
-            reason[base + j] = r
+            reason_s[j] = r
             n_trade += 1
         if n_trade == 0:
             account[p, A_STATUS] = S_BELOW_MIN if n_skip > 0 else S_NOTHING
             account[p, A_CASH_AFTER] = cash
             account[p, A_LEV_AFTER] = account[p, A_LEV_BEFORE]
             account[p, A_COST] = 0.0
-            base += m
+            base = _emit(lo, m, trade_s, reason_s, cost_s, wave_s, row, trade, reason, cost, wave, base)
             continue
         # scale the buys until cash and leverage hold (the sells go through as planned)
         s = 1.0
@@ -603,11 +650,11 @@ def plan_trades(out_offsets, out_code, quantity, target, price, cash_code, holdi
                     d = _round_buy(d * s, inst[c, 0])
                     if d * price[c] < inst[c, 1]:
                         d = 0.0
-                trade[base + j] = d
+                trade_s[j] = d
                 cm, sp, im = trade_cost(d, price[c], cost_params[c])
-                cost[base + j, 0] = cm
-                cost[base + j, 1] = sp
-                cost[base + j, 2] = im
+                cost_s[j, 0] = cm
+                cost_s[j, 1] = sp
+                cost_s[j, 2] = im
                 if d < 0.0:
                     sells -= d * price[c]
                     fee_sell += cm + sp + im
@@ -637,7 +684,7 @@ def plan_trades(out_offsets, out_code, quantity, target, price, cash_code, holdi
         if s < 1.0:
             for j in range(m):
                 if desired[j] > 0.0:
-                    reason[base + j] = R_TRIMMED
+                    reason_s[j] = R_TRIMMED
         # state after the trades, drift against the account's targets
         total_after = 0.0
         max_after = 0.0
@@ -647,7 +694,7 @@ def plan_trades(out_offsets, out_code, quantity, target, price, cash_code, holdi
             if c == cash_code:
                 after_w[j] = cash_after / equity
             else:
-                after_w[j] = (quantity[k] + trade[base + j]) * price[c] / equity
+                after_w[j] = (quantity[k] + trade_s[j]) * price[c] / equity
             a = abs(after_w[j] - target[k])
             total_after += a
             max_after = max(max_after, a)
@@ -664,15 +711,14 @@ def plan_trades(out_offsets, out_code, quantity, target, price, cash_code, holdi
         account[p, A_COST] = fees
         if use_cb and not benefit > fees:
             for j in range(m):
-                trade[base + j] = 0.0
-                cost[base + j, 0] = 0.0
-                cost[base + j, 1] = 0.0
-                cost[base + j, 2] = 0.0
-                reason[base + j] = R_NONE
+                trade_s[j] = 0.0
+                cost_s[j, 0] = 0.0
+                cost_s[j, 1] = 0.0
+                cost_s[j, 2] = 0.0
+                reason_s[j] = R_NONE
             account[p, A_STATUS] = S_NOT_WORTH
             account[p, A_CASH_AFTER] = cash
             account[p, A_LEV_AFTER] = account[p, A_LEV_BEFORE]
-            base += m
             continue
         account[p, A_STATUS] = S_TRADED
         account[p, A_CASH_AFTER] = cash_after
@@ -682,9 +728,9 @@ def plan_trades(out_offsets, out_code, quantity, target, price, cash_code, holdi
         account[p, A_TURNOVER] = (sells + buys) / (2.0 * value)
         short = cash - floor < buys + fees - 1e-9 * value
         for j in range(m):
-            if trade[base + j] < 0.0:
-                wave[base + j] = 1
-            elif trade[base + j] > 0.0:
-                wave[base + j] = 2 if short else 1
-        base += m
-    return row, trade, reason, cost, wave, account
+            if trade_s[j] < 0.0:
+                wave_s[j] = 1
+            elif trade_s[j] > 0.0:
+                wave_s[j] = 2 if short else 1
+        base = _emit(lo, m, trade_s, reason_s, cost_s, wave_s, row, trade, reason, cost, wave, base)
+    return row[:base], trade[:base], reason[:base], cost[:base], wave[:base], account

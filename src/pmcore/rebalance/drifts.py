@@ -55,7 +55,7 @@ class Drift:
     keys: pa.Array
     offsets: np.ndarray
     code: np.ndarray
-    current_weight: np.ndarray
+    weight_rows: np.ndarray | None
     target_weight: np.ndarray
     drift: np.ndarray
     max_drift: np.ndarray
@@ -67,6 +67,15 @@ class Drift:
     price: np.ndarray | None = None
     account: np.ndarray | None = None
     cash_code: int = -1
+
+    @property
+    def current_weight(self) -> np.ndarray:
+        """float64[n_rows]: current weight (from positions: ``quantity * price * (1 / value)``)."""
+        if self.weight_rows is not None:
+            return self.weight_rows
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inv = np.where(self.value > 0, 1.0 / self.value, np.nan)
+        return self.quantity * self.price[self.code] * inv[self.row_account()]
 
     @property
     def relative_drift(self) -> np.ndarray:
@@ -158,8 +167,8 @@ def _same_kind(id_type: pa.DataType, value: Any) -> bool:
     return isinstance(value, str)
 
 
-def _prices(prices: Any, keys: pa.Array, w_code: np.ndarray, w_t: pa.Table, t_code: np.ndarray,
-            t_t: pa.Table, cash_code: int) -> np.ndarray:
+def _prices(prices: Any, keys: pa.Array, w_code: np.ndarray, w_dcode: np.ndarray, w_t: pa.Table,
+            t_code: np.ndarray, t_t: pa.Table, cash_code: int) -> np.ndarray:
     """float64[n_keys]: price of every key (1 for cash); an instrument held or targeted needs one."""
     p_t = to_arrow(prices, "prices")
     require_columns(p_t, "prices", ["instrument_id", "price"])
@@ -175,6 +184,8 @@ def _prices(prices: Any, keys: pa.Array, w_code: np.ndarray, w_t: pa.Table, t_co
     out[code[code >= 0]] = px[code >= 0]
     out[cash_code] = 1.0
     for codes, table, arg in ((w_code, w_t, "positions"), (t_code, t_t, "targets")):
+        if arg == "positions" and not np.isnan(out[w_dcode[w_dcode >= 0]]).any():
+            continue  # every id the rows may use has a price: no pass over the rows
         missing = np.isnan(out[codes]) if len(codes) else np.zeros(0, bool)
         if missing.any():
             row = int(np.flatnonzero(missing)[0])
@@ -232,10 +243,17 @@ def account_layout(pid: pa.Array, extra: list) -> tuple[pa.Array, np.ndarray, np
 def _keys(w_t, w_arg, w_iid, t_t, t_key, by, instruments, cash_id):
     """Key codes of the current rows and the keys (instruments, or groups), cash key last if new."""
     inst_t = to_arrow(instruments, "instruments") if instruments is not None else None
-    w_code0, w_dict = encode(w_iid)  # one hash pass over the rows (none for dictionary columns)
+    if isinstance(w_iid, pa.DictionaryArray):  # no pass over the rows' strings at all
+        w_code0 = w_iid.indices.to_numpy(zero_copy_only=False)
+        w_dict = w_iid.dictionary
+    else:
+        w_code0, w_dict = encode(w_iid)  # one hash pass over the rows
 
     def unknown(codes, what):
-        row = int(np.flatnonzero(codes[w_code0] < 0)[0])
+        bad = np.flatnonzero(codes[w_code0] < 0)  # a dictionary may list ids no row uses
+        if not len(bad):
+            return
+        row = int(bad[0])
         raise ValidationError(f"names an instrument that is not in 'instruments' ({row_label(w_t, row)})",
                               argument=w_arg, column="instrument_id", row=row, value=w_iid[row].as_py(),
                               expected=what)
@@ -248,9 +266,10 @@ def _keys(w_t, w_arg, w_iid, t_t, t_key, by, instruments, cash_id):
         i_ids = id_column(inst_t, "instruments", "instrument_id")
         gcode, keys = encode(id_column(inst_t, "instruments", by).cast(pa.string()))
         icode, _ = encode(w_dict, i_ids)
-        if len(w_code0) and (icode[w_code0] < 0).any():
+        if len(w_code0) and (icode < 0).any():
             unknown(icode, "an instrument_id listed in instruments")
-        return (gcode[icode][w_code0] if len(w_code0) else np.zeros(0, np.int32)), keys
+        dcode = np.where(icode >= 0, gcode[np.maximum(icode, 0)] if len(gcode) else 0, -1).astype(np.int32)
+        return (dcode[w_code0] if len(w_code0) else np.zeros(0, np.int32)), keys, dcode
     id_type = w_dict.type
     for arr, arg in ((t_key, "targets"),) + (((inst_t.column("instrument_id"), "instruments"),)
                                               if inst_t is not None else ()):
@@ -271,9 +290,9 @@ def _keys(w_t, w_arg, w_iid, t_t, t_key, by, instruments, cash_id):
         if not pc.is_in(cash_arr, value_set=keys)[0].as_py():
             keys = pa.concat_arrays([keys.cast(cash_arr.type), cash_arr]) if len(keys) else cash_arr
     dcode, _ = encode(w_dict, keys)
-    if len(w_code0) and (dcode[w_code0] < 0).any():
+    if len(w_code0) and (dcode < 0).any():
         unknown(dcode, "an instrument_id listed in instruments")
-    return (dcode[w_code0] if len(w_code0) else np.zeros(0, np.int32)), keys
+    return (dcode[w_code0] if len(w_code0) else np.zeros(0, np.int32)), keys, dcode
 
 
 def _cash(cash: Any, w_pid: pa.Array) -> tuple[pa.Array, np.ndarray]:
@@ -433,7 +452,8 @@ def drift(
                               column="target_weight", row=row, value=float(t_val[row]),
                               expected="a weight >= 0 (long-only targets" +
                               ("; only the cash row may be negative)" if holdings else ")"))
-    w_code, keys = _keys(w_t, w_arg, w_iid, t_t, t_key, by, instruments, cash_id if holdings else None)
+    # key code of every row, and of every distinct id the rows may use (for checks without a pass)
+    w_code, keys, w_dcode = _keys(w_t, w_arg, w_iid, t_t, t_key, by, instruments, cash_id if holdings else None)
     t_code, _ = encode(t_key.cast(keys.type) if by != "instrument_id" else t_key, keys)
     if len(t_code) and t_code.min() < 0:
         row = int(np.flatnonzero(t_code < 0)[0])
@@ -446,12 +466,12 @@ def drift(
     cash_code = -1
     if holdings:
         cash_code = int(encode(pa.array([cash_id]).cast(keys.type), keys)[0][0])
-        if len(w_code) and (w_code == cash_code).any():
+        if (w_dcode == cash_code).any() and (w_code == cash_code).any():
             row = int(np.flatnonzero(w_code == cash_code)[0])
             raise ValidationError(f"holds the cash id {cash_id!r} as an instrument", argument="positions",
                                   column="instrument_id", row=row, expected="cash in 'cash'",
                                   hint="pass cash balances as cash=, or choose another cash_id")
-        price_key = _prices(prices, keys, w_code, w_t, t_code, t_t, cash_code)
+        price_key = _prices(prices, keys, w_code, w_dcode, w_t, t_code, t_t, cash_code)
         c_pid, c_amt = _cash(cash, w_pid)
         extra.append(c_pid)
     per_account = "portfolio_id" in t_t.column_names
@@ -495,7 +515,8 @@ def drift(
         cash_p = np.zeros(n_p)
         if len(c_pid):
             cash_p[encode(c_pid.cast(universe.type), universe)[0]] = c_amt
-        out_off, out_code, qty, cur, tgt, dft, acct, summary, dup = holdings_drift(
+        cur = None  # weights on demand: Drift.current_weight
+        out_off, out_code, qty, tgt, dft, acct, summary, dup = holdings_drift(
             offsets, order, w_code, w_val, cash_p, cash_code, price_key, t_start, t_end, tc, tv, max(n_keys, 1))
     else:
         out_off, out_code, cur, tgt, dup, dft, summary = drift_accounts(
@@ -513,7 +534,7 @@ def drift(
         te = np.full(n_p, np.nan)
     return Drift(
         by=by, portfolio_ids=universe, keys=keys, offsets=out_off, code=out_code,
-        current_weight=cur, target_weight=tgt, drift=dft,
+        weight_rows=cur, target_weight=tgt, drift=dft,
         max_drift=summary[:, MAX_ABS].copy(), total_drift=summary[:, TOTAL_ABS].copy(),
         tracking_error=te, max_row=summary[:, ARGMAX].astype(np.int64),
         kind=kind if kind != "other" else "arrow",

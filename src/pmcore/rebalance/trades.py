@@ -338,9 +338,8 @@ def trade_list(
     row, trade, reason, cost, wave, account = kr.plan_trades(
         d.offsets, d.code, d.quantity, d.target_weight, d.price, d.cash_code, d.account, active, inst, params,
         settings, cov_index, cov)
-    keep = np.flatnonzero((trade != 0) | (reason != kr.R_NONE))
     return TradeList(
-        drift=d, rows=row[keep], quantity=trade[keep], cost=cost[keep], wave=wave[keep], reason=reason[keep],
+        drift=d, rows=row, quantity=trade, cost=cost, wave=wave, reason=reason,
         account=account,
         settings={"mode": mode, "threshold": theta, "relative_band": rho, "cash_reserve": cash_reserve,
                   "max_leverage": lev, "risk_aversion": lam},
