@@ -91,6 +91,7 @@ def rolling_mean_std(x, r, r_step, window, ddof, what, scale, out):
         prev = np.nan
         first_valid = 0  # first row of the window holding a present value (monotone)
         peak = 0.0  # largest s2 since the last recompute: the scale of rounding residue
+        due = window  # next window start at which the sums are recomputed (no modulo per row)
         for t in range(n_obs):
             v = x[t, j] - r[t * r_step]
             if v == v:
@@ -110,8 +111,9 @@ def rolling_mean_std(x, r, r_step, window, ddof, what, scale, out):
                     count -= 1
                     s1 -= d
                     s2 -= d * d
-            if start >= 0 and start % window == 0 and t >= window:
+            if start == due:
                 # recompute the window's sums from scratch to reset drift
+                due += window
                 count = 0
                 s1 = 0.0
                 s2 = 0.0
@@ -207,6 +209,7 @@ def rolling_beta(x, f, window, out):
         sfy = 0.0
         peak_f = 0.0
         peak_y = 0.0
+        due = window  # next window start at which the sums are recomputed
         for t in range(n_obs):
             y = x[t, j]
             g = f[t]
@@ -234,7 +237,8 @@ def rolling_beta(x, f, window, out):
                     sff -= a * a
                     syy -= b * b
                     sfy -= a * b
-            if start >= 0 and start % window == 0 and t >= window:
+            if start == due:
+                due += window
                 count = 0
                 sf = 0.0
                 sy = 0.0
