@@ -101,9 +101,11 @@ class PortfolioState(BatchMixin, FlowsMixin, QueryMixin, HistoryMixin, BatchRepo
         use :meth:`open` for that). None keeps the state in memory only.
     durability : {"fsync", "group"}, keyword-only
         ``"fsync"``: each update is synced before it returns. ``"group"``:
-        group commit, a background flusher syncs whatever all threads wrote
-        since its last sync (writes that arrive during a sync share the next
-        one) and each update returns once the sync that covers it is done.
+        group commit: one sync covers whatever all threads wrote since the
+        last one (writes that arrive during a sync share the next one); it is
+        run by the first waiting writer when no sync is running, else by a
+        background flusher, and each update returns once the sync that
+        covers it is done.
         Either way nothing acknowledged is lost.
     commit_window : float, keyword-only
         Seconds the group-commit flusher waits before each sync to gather more

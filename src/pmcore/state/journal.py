@@ -8,9 +8,10 @@ Each segment ``journal-NNNNNNNN.pmj`` is a sequence of frames::
 so every record is an open-format Arrow batch that ``pyarrow.ipc.open_stream``
 reads, and a record cut short by a crash (a torn tail) fails its length or
 checksum and is dropped on recovery. An update is acknowledged only after its
-frame is on disk: ``durability="fsync"`` syncs each write; ``"group"`` lets a
-background flusher sync many writes at once (group commit, at most
-``commit_window`` seconds apart) while writers wait for the sync that covers them.
+frame is on disk: ``durability="fsync"`` syncs each write; ``"group"`` syncs
+many writes at once (group commit) while writers wait for the sync that covers
+them: the first waiting writer leads a sync when none is running (no window),
+or a background flusher syncs at most ``commit_window`` seconds apart.
 """
 
 from __future__ import annotations
@@ -223,6 +224,8 @@ class Journal:
                 time.sleep(self.commit_window)  # let more writers join this sync
             try:
                 with self._sync_lock:
+                    if self.durable >= self.written:  # a waiting writer synced it meanwhile
+                        continue
                     target = self.written
                     os.fsync(self._fd)
             except OSError as exc:
@@ -233,7 +236,27 @@ class Journal:
                 self._cond.notify_all()
 
     def wait(self, sequence: int) -> None:
-        """Block until record ``sequence`` is durable."""
+        """Block until record ``sequence`` is durable.
+
+        Under group commit without a window, a writer that finds no sync
+        running leads one itself (covering every record written so far, its
+        own and those of other threads) instead of handing over to the
+        flusher thread; writers arriving during that sync wait for the next.
+        """
+        if self.durable >= sequence:
+            return
+        if self.durability == "group" and self.commit_window == 0 and self._sync_lock.acquire(blocking=False):
+            try:
+                if self.durable < sequence and self._error is None:
+                    target = self.written
+                    os.fsync(self._fd)
+                    with self._cond:
+                        self.durable = max(self.durable, target)
+                        self._cond.notify_all()
+            except OSError as exc:
+                self._fail(exc)
+            finally:
+                self._sync_lock.release()
         if self.durable >= sequence:
             return
         with self._cond:
