@@ -255,7 +255,7 @@ def backtest(
     date_column: str = "date",
     asset_column: str = "instrument_id",
     price_column: str = "price",
-    progress: bool | None = False,
+    progress: bool | None = None,
 ) -> BacktestResult:
     """Backtest a portfolio rebalanced to target weights over a price history.
 
@@ -308,8 +308,9 @@ def backtest(
         Dates of the rows of a price matrix.
     date_column, asset_column, price_column : str
         Column names of frame inputs.
-    progress : bool or None, default False
-        Text progress bar on stderr; None shows it when stderr is a terminal.
+    progress : bool or None, default None
+        Text progress bar on stderr, redrawn between kernel chunks; None
+        shows it only when stderr is a terminal.
 
     Returns
     -------
