@@ -1,13 +1,14 @@
 """Optimal rebalancing: tracking error against proportional costs (pmcore.rebalance.optimal).
 
-Sources: the closed-form no-trade band of one asset funded from cash,
-min_w lam s^2 (w - t)^2 + c |w - w0| => no trade while |w0 - t| <= c / (2 lam s^2),
-else trade to the band's edge (the one-asset case of the proportional-cost
-rebalancing problem; Leland 2000, "Optimal portfolio implementation with
-transactions costs and capital gains taxes", and Donohue & Yip 2003, J.
-Portfolio Management, derive the band); the two-asset closed form below, which
-reduces to the same one-dimensional problem on the spread; and an independent
-cvxpy model written in the test.
+Sources: closed forms worked out here by subgradient calculus. One asset funded
+from cash, min_w lam s^2 (w - t)^2 + c |w - w0|: 0 must be in
+2 lam s^2 (w - t) + c [-1, 1] at w = w0 (no trade while |w0 - t| <= c / (2 lam s^2)),
+else w = t +- c / (2 lam s^2), the band's edge -- the no-trade region of
+proportional-cost rebalancing described by Leland (2000), "Optimal portfolio
+implementation with transactions costs and capital gains taxes", and Donohue &
+Yip (2003), "Optimal portfolio rebalancing with transaction costs", J. Portfolio
+Management 29(4). Two correlated assets reduce to the same one-dimensional
+problem on the spread. And an independent cvxpy model written in the test.
 """
 
 from __future__ import annotations

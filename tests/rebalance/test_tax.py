@@ -13,6 +13,7 @@ import datetime as dt
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -279,13 +280,13 @@ def test_wash_sale_rule_never_violated(case):
     ref = _ref_wash([((b[0], b[1]), b[2]) for b in buys], [((s[0], s[1]), s[2], s[3]) for s in sales], window)
     assert out.buys.column("blocked").to_pylist() == [n > 0 for n in ref]
     assert out.violations.column("n_loss_sales").to_pylist() == [n for n in ref if n > 0]
-    allowed = out.buys.filter(pa.compute.invert(out.buys.column("blocked")))
+    allowed = out.buys.filter(pc.invert(out.buys.column("blocked")))
     assert wash_sale_violations(allowed, S, window_days=window).num_rows == 0
     moved = out.buys.set_column(2, "date", out.buys.column("earliest_date"))
     assert wash_sale_violations(moved, S, window_days=window).num_rows == 0
     # the earliest date is the first clean day: the day before it is blocked (when it moved)
-    shifted = np.asarray(pa.compute.cast(out.buys.column("earliest_date"), pa.int32()))
-    orig = np.asarray(pa.compute.cast(B.column("date"), pa.int32()))
+    shifted = np.asarray(pc.cast(out.buys.column("earliest_date"), pa.int32()))
+    orig = np.asarray(pc.cast(B.column("date"), pa.int32()))
     for k in np.flatnonzero(shifted > orig):
         prev = moved.take([k]).set_column(2, "date", pa.array([int(shifted[k]) - 1], pa.int32()).cast(pa.date32()))
         assert wash_sale_violations(prev, S, window_days=window).num_rows == 1
@@ -423,3 +424,17 @@ def test_thread_and_process_pools_match_serial():
         assert list(pool.map(_random_tax, seeds)) == serial
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
         assert list(pool.map(_random_tax, seeds[:2])) == serial[:2]
+
+
+@given(one_sale, st.floats(0, 1), st.integers(1, 200))
+def test_hifo_never_realizes_more_over_several_sales(case, frac2, price2):
+    # every lot is held before both sales, so HIFO's lots are the most expensive units overall
+    lots, frac, price, _, _ = case
+    total = sum(q for _, q, _ in lots)
+    q1 = round(frac * total * 0.5, 6)
+    q2 = round(frac2 * (total - q1), 6)
+    L, S1 = _frames(lots, q1, price, 730)
+    _, S2 = _frames(lots, q2, price2, 760)
+    S = pa.concat_tables([S1, S2])
+    gain = {m: (lambda r: r.short_term_gain + r.long_term_gain)(select_lots(L, S, method=m)) for m in ("fifo", "hifo")}
+    assert gain["hifo"] <= gain["fifo"] + 1e-9 * (1 + abs(gain["fifo"]))
