@@ -4,7 +4,10 @@ Sources: the lot examples below are worked by hand, the arithmetic written next
 to each figure; the wash-sale window is IRS Publication 550, "Wash Sales" (a
 loss is disallowed when substantially identical stock is bought within 30 days
 before or after the sale), with its own example of 100 shares bought for
-$1,000, sold for $750 and bought back within 30 days for $800.
+$1,000, sold for $750 and bought back within 30 days for $800. The calendar
+holding period is Publication 550, "Holding Period": held more than one year;
+property bought on February 5 and sold on February 5 of the next year is
+short-term, sold on February 6 long-term.
 """
 
 from __future__ import annotations
@@ -102,6 +105,20 @@ def test_holding_period_boundary_and_option():
     assert r.realized.column("term").to_pylist() == ["short", "short"]
     r = select_lots(lots, sale, long_term_days=364)
     assert r.realized.column("term").to_pylist() == ["long", "short"]
+
+
+def test_calendar_holding_period():
+    # IRS Publication 550, "Holding Period": more than one year; the anniversary itself is short-term.
+    # Bought 2024-01-01 (a leap year): 2025-01-01 (366 days) short, 2025-01-02 long; bought 2024-02-29:
+    # anniversary 2025-02-28, so 2025-03-01 is long-term.
+    lots = {"portfolio_id": ["A"] * 2, "instrument_id": ["X", "Y"], "lot_id": ["a", "b"],
+            "acquired": ["2024-01-01", "2024-02-29"], "quantity": [2.0, 2.0], "unit_cost": [1.0, 1.0]}
+    sales = {"portfolio_id": ["A"] * 4, "instrument_id": ["X", "X", "Y", "Y"],
+             "date": ["2025-01-01", "2025-01-02", "2025-02-28", "2025-03-01"], "quantity": [1.0] * 4,
+             "price": [2.0] * 4}
+    r = select_lots(lots, sales, long_term_days=None)
+    assert r.realized.column("term").to_pylist() == ["short", "long", "short", "long"]
+    assert select_lots(lots, sales).realized.column("term").to_pylist()[0] == "long"  # 366 days > 365
 
 
 def test_sales_in_date_order_and_chaining():
@@ -294,8 +311,11 @@ def test_wash_sale_rule_never_violated(case):
 
 # ---------------------------------------------------------------- kernel vs reference, properties
 def _ref_allocate(lots, sales, method, rates):
-    """Plain-Python lot selection for one group: lots [(day, qty, cost)], sales [(day, qty, price, lot)]."""
-    rem = [q for _, q, _ in lots]
+    """Plain-Python lot selection for one group.
+
+    lots [(day, qty, cost, last short-term day)], sales [(day, qty, price, lot)].
+    """
+    rem = [lot[1] for lot in lots]
     fills = []
     for s, (day, need, price, lot) in enumerate(sales):
         if method == kt.SPECIFIC:
@@ -308,7 +328,7 @@ def _ref_allocate(lots, sales, method, rates):
             order = sorted(range(len(lots)), key=lambda j: -lots[j][2])
         else:
             def unit_tax(j):
-                rate = rates[1] if day - lots[j][0] > rates[2] else rates[0]
+                rate = rates[1] if day > lots[j][3] else rates[0]
                 return rate * (price - lots[j][2])
             order = sorted(range(len(lots)), key=unit_tax)
         for j in order:
@@ -336,8 +356,8 @@ def test_kernel_matches_reference(case):
     lots = sorted(lots, key=lambda x: x[0])
     sales = sorted(sales, key=lambda x: x[0])
     sales = [(d, float(q), float(p), float(k % len(lots))) for k, (d, q, p) in enumerate(sales)]
-    rates = np.array([0.37, 0.2, 365.0])
-    L = np.array(lots, dtype=np.float64)
+    rates = np.array([0.37, 0.2])
+    L = np.array([(d, q, c, d + 365) for d, q, c in lots], dtype=np.float64)
     S = np.array(sales, dtype=np.float64)
     fs, fl, fq, rem, _ = kt.allocate_sales(np.array([0, len(L)]), L, np.array([0, len(S)]), S, method, rates)
     fills, rem_ref = _ref_allocate([tuple(x) for x in L], sales, method, rates)

@@ -19,7 +19,7 @@ MIN_TAX = 3
 SPECIFIC = 4
 
 # columns of the ``lots`` and ``sales`` matrices
-LOT_DAY, LOT_QTY, LOT_COST = 0, 1, 2
+LOT_DAY, LOT_QTY, LOT_COST, LOT_LAST_SHORT = 0, 1, 2, 3
 SALE_DAY, SALE_QTY, SALE_PRICE, SALE_LOT = 0, 1, 2, 3
 
 
@@ -32,8 +32,9 @@ def allocate_sales(lot_offsets, lots, sale_offsets, sales, method, rates):
     lot_offsets : int64[n_groups + 1]
         Lots of group ``g`` are rows ``lot_offsets[g]:lot_offsets[g + 1]`` of
         ``lots``, in order of acquisition (ties in input order).
-    lots : float64[n_lots, 3]
-        Acquisition day, quantity (>= 0), cost per unit.
+    lots : float64[n_lots, 4]
+        Acquisition day, quantity (>= 0), cost per unit, and the last day on
+        which a sale of the lot is short-term (a later sale is long-term).
     sale_offsets : int64[n_groups + 1]
         Sales of group ``g``, in the order they happen.
     sales : float64[n_sales, 4]
@@ -41,9 +42,8 @@ def allocate_sales(lot_offsets, lots, sale_offsets, sales, method, rates):
         row of the lot to sell in ``lots``.
     method : int
         ``FIFO``, ``LIFO``, ``HIFO``, ``MIN_TAX`` or ``SPECIFIC``.
-    rates : float64[3]
-        Short-term rate, long-term rate, and the holding period in days that
-        must be exceeded for a long-term gain.
+    rates : float64[2]
+        Short-term and long-term tax rates (``MIN_TAX`` only).
 
     Returns
     -------
@@ -64,7 +64,7 @@ def allocate_sales(lot_offsets, lots, sale_offsets, sales, method, rates):
     fill_qty = np.empty(cap, np.float64)
     remaining = lots[:, LOT_QTY].copy()
     unfilled = np.zeros(n_sales, np.float64)
-    st, lt, lt_days = rates[0], rates[1], rates[2]
+    st, lt = rates[0], rates[1]
     n = 0
     for g in range(len(lot_offsets) - 1):
         l0 = lot_offsets[g]
@@ -95,7 +95,7 @@ def allocate_sales(lot_offsets, lots, sale_offsets, sales, method, rates):
                 elif method == HIFO:
                     key[k] = -lots[j, LOT_COST]
                 else:
-                    rate = lt if day - lots[j, LOT_DAY] > lt_days else st
+                    rate = lt if day > lots[j, LOT_LAST_SHORT] else st
                     key[k] = rate * (price - lots[j, LOT_COST])
             order = np.argsort(key, kind="mergesort")
             for k in order:

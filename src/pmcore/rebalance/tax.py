@@ -184,7 +184,7 @@ instrument 'X'; got 100.0, expected 90.0 (the position's quantity)
 
 # ---------------------------------------------------------------- lot selection
 def select_lots(lots: Any, sales: Any, /, *, method: str = "fifo", short_term_rate: float = 0.37,
-                long_term_rate: float = 0.20, long_term_days: int = 365,
+                long_term_rate: float = 0.20, long_term_days: int | None = 365,
                 positions: Any = None) -> LotSelection:
     """Choose the lots each sale consumes; realized gains by term and the estimated tax.
 
@@ -204,9 +204,12 @@ def select_lots(lots: Any, sales: Any, /, *, method: str = "fifo", short_term_ra
     short_term_rate, long_term_rate : float, keyword-only
         Tax rates on short- and long-term gains (defaults 37 % and 20 %, the
         top US federal rates in 2024).
-    long_term_days : int, keyword-only
+    long_term_days : int or None, keyword-only
         A gain is long-term when the lot was held more than this many days
-        (default 365).
+        (default 365). ``None`` applies the IRS calendar rule instead: held
+        more than one year, i.e. sold after the anniversary of the
+        acquisition (a lot bought on February 29 has its anniversary on
+        February 28).
     positions : frame, optional, keyword-only
         If given, :func:`check_lots` first checks the lots against it.
 
@@ -227,7 +230,8 @@ def select_lots(lots: Any, sales: Any, /, *, method: str = "fifo", short_term_ra
     Notes
     -----
     A unit of lot :math:`j` sold at price :math:`p` on day :math:`d` realizes
-    :math:`p - c_j`, long-term when :math:`d - a_j > D` (``long_term_days``),
+    :math:`p - c_j`, long-term when :math:`d - a_j > D` (``long_term_days``;
+    with ``None``, when :math:`d` is after the anniversary of :math:`a_j`),
     and is taxed at :math:`r_j = r_{LT}` or :math:`r_{ST}`. Estimated tax is
     linear, :math:`T = \\sum_j q_j r_j (p - c_j)`: a loss counts at the rate
     of its term, the value of offsetting other gains of that term.
@@ -241,9 +245,10 @@ def select_lots(lots: Any, sales: Any, /, *, method: str = "fifo", short_term_ra
     is never above FIFO, LIFO or HIFO. HIFO maximizes the cost basis sold, so
     it never realizes more gain than FIFO over the same sales.
 
-    The holding period counts days, not calendar years: a lot bought on
-    2024-01-01 and sold on 2025-01-01 is held 366 days (a leap year) and
-    counts as long-term, where the IRS would count it as short-term.
+    With the default the holding period counts days, not calendar years: a
+    lot bought on 2024-01-01 and sold on 2025-01-01 is held 366 days (a leap
+    year) and counts as long-term, where the IRS, and ``long_term_days=None``,
+    count it as short-term.
 
     Examples
     --------
@@ -269,8 +274,8 @@ def select_lots(lots: Any, sales: Any, /, *, method: str = "fifo", short_term_ra
                               expected=f"one of {list(METHODS)}")
     method = method.lower()
     code = METHODS[method]
-    rates = np.array([_rate(short_term_rate, "short_term_rate"), _rate(long_term_rate, "long_term_rate"),
-                      float(_days_option(long_term_days, "long_term_days"))])
+    rates = np.array([_rate(short_term_rate, "short_term_rate"), _rate(long_term_rate, "long_term_rate")])
+    lt_days = None if long_term_days is None else _days_option(long_term_days, "long_term_days")
     L = read(lots, "lots")
     S = read(sales, "sales")
     kind = frame_kind(sales)
@@ -305,7 +310,8 @@ def select_lots(lots: Any, sales: Any, /, *, method: str = "fifo", short_term_ra
     sale_order = group_order(sc, sale_day)
     lot_offsets = np.concatenate([[0], np.cumsum(np.bincount(lc, minlength=n_groups))]).astype(np.int64)
     sale_offsets = np.concatenate([[0], np.cumsum(np.bincount(sc, minlength=n_groups))]).astype(np.int64)
-    lot_mat = np.column_stack([lot_day, lot_qty, lot_cost]).astype(np.float64)[lot_order]
+    last_short = lot_day + lt_days if lt_days is not None else anniversary(lot_day)
+    lot_mat = np.column_stack([lot_day, lot_qty, lot_cost, last_short]).astype(np.float64)[lot_order]
     sale_lot = np.zeros(len(sc))
     if code == kt.SPECIFIC:
         sale_lot = _specific_rows(S, sc, lc, lid, lid_dict, lot_order, p_dict, i_dict, p_of, i_of)
@@ -321,7 +327,25 @@ def select_lots(lots: Any, sales: Any, /, *, method: str = "fifo", short_term_ra
                               argument="sales", column="quantity", row=r, value=float(sale_qty[r]),
                               expected=f"at most {float(sale_qty[r] - unfilled[k])!r}")
     return _selection(L, S, kind, method, rates, lot_order, sale_order, fs, fl, fq, remaining,
-                      (lot_day, lot_cost, sale_day, sale_px), p_dict, p_of, i_of, sc)
+                      (lot_day, lot_cost, sale_day, sale_px, last_short), p_dict, p_of, i_of, sc)
+
+
+def anniversary(days: np.ndarray) -> np.ndarray:
+    """Day number of the same month and day one year later (February 29 -> February 28).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> d = np.array(["2024-01-01", "2024-02-29"], "datetime64[D]").astype(np.int64)
+    >>> anniversary(d).astype("datetime64[D]").astype(str).tolist()
+    ['2025-01-01', '2025-02-28']
+    """
+    d = np.asarray(days, dtype=np.int64).astype("datetime64[D]")
+    month = d.astype("datetime64[M]")
+    day_of_month = (d - month.astype("datetime64[D]")).astype(np.int64)
+    nxt = month + 12
+    length = ((nxt + 1).astype("datetime64[D]") - nxt.astype("datetime64[D]")).astype(np.int64)
+    return (nxt.astype("datetime64[D]") + np.minimum(day_of_month, length - 1)).astype(np.int64)
 
 
 def _specific_rows(S, sc, lc, lid, lid_dict, lot_order, p_dict, i_dict, p_of, i_of) -> np.ndarray:
@@ -346,7 +370,7 @@ def _specific_rows(S, sc, lc, lid, lid_dict, lot_order, p_dict, i_dict, p_of, i_
 
 def _selection(L, S, kind, method, rates, lot_order, sale_order, fs, fl, fq, remaining, cols,
                p_dict, p_of, i_of, sc) -> LotSelection:
-    lot_day, lot_cost, sale_day, sale_px = cols
+    lot_day, lot_cost, sale_day, sale_px, last_short = cols
     sale_row = sale_order[fs]
     lot_row = lot_order[fl]
     order = np.lexsort((np.arange(len(fs)), sale_row))
@@ -354,7 +378,7 @@ def _selection(L, S, kind, method, rates, lot_order, sale_order, fs, fl, fq, rem
     price = sale_px[sale_row]
     cost = lot_cost[lot_row]
     held = sale_day[sale_row] - lot_day[lot_row]
-    long_ = held > rates[2]
+    long_ = sale_day[sale_row] > last_short[lot_row]
     gain = q * price - q * cost
     tax = gain * np.where(long_, rates[1], rates[0])
     ids = L.select(["portfolio_id", "instrument_id", "lot_id"]).take(pa.array(lot_row))
