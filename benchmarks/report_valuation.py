@@ -3,7 +3,9 @@
     python benchmarks/report_valuation.py            # 1,000,000 positions (about a minute)
     python benchmarks/report_valuation.py --small    # quick check
 
-Times are the best of several runs after a warm-up, one process, same data for everyone.
+Times are the best of several runs after a warm-up, one process, same data for everyone;
+the end-to-end contenders take turns (round robin), so that load from other processes
+falls on all of them alike.
 """
 
 from __future__ import annotations
@@ -29,6 +31,23 @@ def best(fn, *args, repeat: int = 7) -> float:
         fn(*args)
         times.append(time.perf_counter() - t)
     return min(times)
+
+
+def interleaved(calls: dict, rounds: int = 7) -> dict:
+    """Best time of each call over ``rounds`` round-robin rounds (after one warm-up each).
+
+    Taking turns spreads the other load on the machine evenly over the
+    contenders, so the ratios between them are fair even when absolute times drift.
+    """
+    for fn, args in calls.values():
+        fn(*args)
+    times: dict = {name: [] for name in calls}
+    for _ in range(rounds):
+        for name, (fn, args) in calls.items():
+            t = time.perf_counter()
+            fn(*args)
+            times[name].append(time.perf_counter() - t)
+    return {name: min(ts) for name, ts in times.items()}
 
 
 def median_call(fn, *args, n: int = 20000) -> float:
@@ -68,11 +87,12 @@ def main() -> None:
     d = vd.make_book(**size)
     dpl = {k: pl.from_arrow(v) for k, v in d.items()}
     dpd = {k: v.to_pandas() for k, v in d.items()}
-    t_pm = best(vd.run_pmcore, d)
-    t_pm_pl = best(vd.run_pmcore, dpl)
-    t_pm_cat = best(vd.run_pmcore, vd.categorical(d))
-    t_pl = best(vd.run_polars, dpl)
-    t_pd = best(vd.run_pandas, dpd, repeat=3)
+    e2e = interleaved({
+        "pm": (vd.run_pmcore, (d,)), "pm_pl": (vd.run_pmcore, (dpl,)),
+        "pm_cat": (vd.run_pmcore, (vd.categorical(d),)), "pl": (vd.run_polars, (dpl,)),
+        "pd": (vd.run_pandas, (dpd,)),
+    })
+    t_pm, t_pm_pl, t_pm_cat, t_pl, t_pd = (e2e[k] for k in ("pm", "pm_pl", "pm_cat", "pl", "pd"))
 
     book = pm.Book.from_frames(d["positions"], d["instruments"], cash=d["cash"])
     px, fx = align_prices(book, d["prices"])[0], align_fx(book, d["fx"])

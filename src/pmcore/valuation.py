@@ -226,11 +226,15 @@ def _revalue(book: Book, price_vec: np.ndarray, fx_vec: np.ndarray, stale_count=
     scale = _unit_scale(book, fx_vec)
     cash = _cash_base(book, fx_vec)
     parts = _halves(book)
-    _split(len(parts) > 1, [
-        (kv.value_book, (book.offsets[lo:hi + 1], book.instrument, book.quantity, book.avg_price,
-                         price_vec, scale, cash[lo:hi], book.is_margin[lo:hi], out[lo:hi]))
-        for lo, hi in parts
-    ])
+    if len(parts) == 1:  # the latency path: one call, no slicing
+        kv.value_book(book.offsets, book.instrument, book.quantity, book.avg_price, price_vec, scale,
+                      cash, book.is_margin, out)
+    else:
+        _split(True, [
+            (kv.value_book, (book.offsets[lo:hi + 1], book.instrument, book.quantity, book.avg_price,
+                             price_vec, scale, cash[lo:hi], book.is_margin[lo:hi], out[lo:hi]))
+            for lo, hi in parts
+        ])
     return Valuation(book.portfolio_ids, book.is_margin, out, stale_count)
 
 
