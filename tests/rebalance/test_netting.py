@@ -77,6 +77,13 @@ def test_bad_input(kw, message):
         net_sleeves(TRADES, **kw)
 
 
+def test_missing_sleeve_and_bad_quantity():
+    with pytest.raises(pm.ValidationError, match="trades: column 'sleeve', row 1: has a missing id"):
+        net_sleeves(TRADES.set_column(1, "sleeve", pa.array(["a", None, "b", "c", "d", "e"])))
+    with pytest.raises(pm.ValidationError, match="trades: column 'quantity', row 0"):
+        net_sleeves(TRADES.set_column(3, "quantity", pa.array([float("nan")] + [1.0] * 5)))
+
+
 def test_sleeve_column_option_and_backends(backend):
     renamed = TRADES.rename_columns(["portfolio_id", "strategy", "instrument_id", "quantity"])
     n = net_sleeves(from_arrow(renamed, backend), prices=from_arrow(PRICES, backend), sleeve_column="strategy")

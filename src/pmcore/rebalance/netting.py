@@ -131,6 +131,7 @@ def net_sleeves(trades: Any, /, *, prices: Any = None, positions: Any = None, fi
     kind = frame_kind(trades)
     require_columns(T, "trades", ("portfolio_id", sleeve_column, "instrument_id", "quantity"))
     q = float_column(T, "trades", "quantity")
+    id_column(T, "trades", sleeve_column)  # a missing sleeve id is an error
     tables = [(T, "trades")]
     P = F = None
     if positions is not None:
