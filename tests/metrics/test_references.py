@@ -147,3 +147,16 @@ def test_vectorbt_conventions(sp500_assets):
     close(pm.annual_return(df, periods_per_year=365).to_numpy(), annual)
     close(pm.sharpe_ratio(df, periods_per_year=365).to_numpy(), sharpe)
     close(pm.annual_volatility(df, periods_per_year=365).to_numpy(), vol)
+
+
+def test_tracking_error_best_worst_against_pandas(aligned):
+    assets, index = aligned
+    active = assets.sub(index, axis=0)
+    close(pm.tracking_error(assets, index).to_numpy(), (active.std() * np.sqrt(252)).to_numpy())
+    close(pm.tracking_error(assets, index, ddof=0, periods_per_year=12).to_numpy(),
+          (active.std(ddof=0) * np.sqrt(12)).to_numpy())
+    monthly = pm.period_returns(assets, period="monthly")
+    want = (1 + assets).groupby(assets.index.to_period("M")).prod() - 1  # pandas, by calendar month
+    close(monthly.to_numpy(), want.to_numpy())
+    close(pm.best_period(monthly).to_numpy(), want.max().to_numpy())
+    close(pm.worst_period(assets).to_numpy(), assets.min().to_numpy())
