@@ -178,8 +178,8 @@ def simulate(prices, days, flows, calendar, target, rates, params,
     target, rates : float64[n_assets]
         Target weights (>= 0, sum <= 1; the rest is cash) and cost rates.
     params : float64[N_PARAMS]
-        Drift threshold (fires when max |weight - target| > threshold; -1 for
-        calendar only), minimum interval in days, days after which a lot is
+        Drift threshold (fires when ``max |weight - target| > threshold``; -1
+        for calendar only), minimum interval in days, days after which a lot is
         long term, and the cost mode.
     shares, basis : float64[n_assets]
         Book (updated in place): shares held and their total cost basis.
