@@ -273,6 +273,20 @@ def test_nothing_is_mutated():
     before = prices.copy()
     pm.value(POS, prices, FX, instruments=INST, cash=CASH)
     assert prices.equals(before)
+    # nor on error: bad prices, then a book whose positions repeat a pair
+    positions = POS.to_pandas()
+    pos_before = positions.copy()
+    prices.loc[1, "price"] = -1.0
+    bad_before = prices.copy()
+    with pytest.raises(pm.ValidationError):
+        pm.value(positions, prices, FX, instruments=INST, cash=CASH)
+    assert prices.equals(bad_before) and positions.equals(pos_before)
+    repeated = positions.copy()
+    repeated.loc[1, "instrument_id"] = "AAPL"
+    rep_before = repeated.copy()
+    with pytest.raises(pm.ValidationError, match="repeats"):
+        pm.exposures(repeated, PRICES, FX, instruments=INST)
+    assert repeated.equals(rep_before)
 
 
 def test_price_alignment_is_reused_only_for_the_same_ids():
