@@ -132,3 +132,21 @@ def test_default_convention_is_between_the_peers(sp500):
     rate = 15e-4
     assert 0 < np.max(np.abs(value / trades - 1)) < rate
     assert 0 < np.max(np.abs(value / cash - 1)) < rate
+
+
+def test_bt_time_varying_targets_from_a_policy(sp500):
+    """A policy returning a new target each month = bt's WeighTarget over the same weights frame."""
+    rng = np.random.default_rng(7)
+    raw = rng.random((len(sp500), sp500.shape[1]))
+    weights = pd.DataFrame(raw / raw.sum(axis=1, keepdims=True), index=sp500.index, columns=sp500.columns)
+    ours = backtest(sp500, lambda ctx: weights.iloc[ctx.index].to_numpy(), frequency="monthly",
+                    commission_bps=15.0, costs_from="trades")
+    strategy = bt.Strategy("s", [bt.algos.RunMonthly(), bt.algos.WeighTarget(weights), bt.algos.Rebalance()])
+    test = bt.Backtest(strategy, sp500, initial_capital=1e6, integer_positions=False,
+                       commissions=lambda q, p: RATE * abs(q) * p, progress_bar=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        bt.run(test)
+    np.testing.assert_allclose(ours.equity, test.strategy.values.to_numpy()[1:], rtol=RTOL, atol=0)
+    # bt's convention spends the whole value, fees included: no cash is left after a rebalance
+    np.testing.assert_allclose(ours.cash[ours.rebalanced], 0.0, atol=1e-6)
