@@ -373,8 +373,10 @@ def _selection(L, S, kind, method, rates, lot_order, sale_order, fs, fl, fq, rem
     lot_day, lot_cost, sale_day, sale_px, last_short = cols
     sale_row = sale_order[fs]
     lot_row = lot_order[fl]
-    order = np.lexsort((np.arange(len(fs)), sale_row))
-    sale_row, lot_row, q = sale_row[order], lot_row[order], fq[order]
+    if len(sale_row) > 1 and not bool(np.all(sale_row[1:] >= sale_row[:-1])):
+        order = np.argsort(sale_row, kind="stable")
+        sale_row, lot_row, fq = sale_row[order], lot_row[order], fq[order]
+    q = fq
     price = sale_px[sale_row]
     cost = lot_cost[lot_row]
     held = sale_day[sale_row] - lot_day[lot_row]
