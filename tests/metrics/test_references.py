@@ -160,3 +160,17 @@ def test_tracking_error_best_worst_against_pandas(aligned):
     close(monthly.to_numpy(), want.to_numpy())
     close(pm.best_period(monthly).to_numpy(), want.max().to_numpy())
     close(pm.worst_period(assets).to_numpy(), assets.min().to_numpy())
+
+
+def test_drawdown_periods_against_quantstats(qs, sp500_assets):
+    s = sp500_assets.iloc[:, 0]
+    theirs = _quiet(qs.drawdown_details, _quiet(qs.to_drawdown_series, s))
+    theirs = theirs.sort_values("max drawdown", kind="stable").head(5)
+    ours = pm.drawdown_periods(s, top=5)
+    close(ours["depth"].to_numpy() * 100, theirs["max drawdown"].to_numpy())
+    pos = s.index.get_indexer
+    # quantstats dates the first and last days under water; pmcore the peak
+    # before and the recovery after them
+    assert (pos(pd.DatetimeIndex(ours["trough"])) == pos(pd.DatetimeIndex(theirs["valley"]))).all()
+    assert (pos(pd.DatetimeIndex(ours["peak"])) + 1 == pos(pd.DatetimeIndex(theirs["start"]))).all()
+    assert (pos(pd.DatetimeIndex(ours["recovery"])) - 1 == pos(pd.DatetimeIndex(theirs["end"]))).all()
