@@ -112,7 +112,8 @@ def run_pandas(d: dict) -> tuple[pd.Series, pd.DataFrame]:
     cash_after = g["cash"] + g["sells"] - g["buys"] - g["fee_sell"] - g["fee_buy"]
     gross_after = g["g_nobuy"] + g["buys"]
     tol = 1e-9 * g["value"]
-    ok = (g["buys"] == 0) | ((cash_after >= floor - tol) & (gross_after <= g["value"] - g["fee_sell"] - g["fee_buy"] + tol))
+    equity_after = g["value"] - g["fee_sell"] - g["fee_buy"]
+    ok = (g["buys"] == 0) | ((cash_after >= floor - tol) & (gross_after <= equity_after + tol))
     s_cash = (g["cash"] + g["sells"] - g["fee_sell"] - floor) / (g["buys"] + g["fee_buy"])
     s_lev = ((g["value"] - g["fee_sell"]) - g["g_nobuy"]) / (g["buys"] + g["fee_buy"])
     s = np.where(ok, 1.0, np.clip(np.minimum(np.minimum(s_cash, s_lev), 0.999999), 0.0, None))
