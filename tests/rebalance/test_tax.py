@@ -24,7 +24,8 @@ from hypothesis import strategies as st
 import pmcore as pm
 from pmcore.frames import frame_kind, from_arrow
 from pmcore.kernels import tax as kt
-from pmcore.rebalance.tax import avoid_wash_sales, check_lots, select_lots, wash_sale_violations
+from pmcore.rebalance.tax import check_lots, select_lots
+from pmcore.rebalance.wash import avoid_wash_sales, wash_sale_violations
 
 D0 = dt.date(2024, 12, 2)  # the sale date of the worked example
 

@@ -23,7 +23,7 @@ def section() -> str:
     """
     import numpy as np
 
-    from ..rebalance import liquidity, netting, optimal, tax
+    from ..rebalance import liquidity, netting, optimal, tax, wash
 
     lots = {"portfolio_id": ["A"] * 3, "instrument_id": ["X"] * 3, "lot_id": ["L1", "L2", "L3"],
             "acquired": ["2022-03-01", "2024-02-15", "2024-10-01"],
@@ -42,7 +42,7 @@ def section() -> str:
         out.append(f"  {method:8} {sold:24} {r.short_term_gain:>11,.2f} {r.long_term_gain:>10,.2f} {r.tax:>9,.2f}")
     buys = {"portfolio_id": ["A", "A"], "instrument_id": ["X", "Y"], "date": ["2024-12-23", "2024-12-23"],
             "quantity": [40.0, 25.0]}
-    check = tax.avoid_wash_sales(buys, results["min_tax"])
+    check = wash.avoid_wash_sales(buys, results["min_tax"])
     out += ["", "Proposed buys after the min_tax sale (wash sale window 30 days):"]
     for r in check.buys.to_pylist():
         verdict = "blocked: " + r["reason"] if r["blocked"] else "allowed"
