@@ -354,6 +354,8 @@ def check_covariance(cov: Any, /, *, arg: str = "cov") -> tuple[np.ndarray, tupl
         raise ValidationError("is not positive semi-definite", argument=arg, value=round(lam, 12),
                               expected="a smallest eigenvalue >= 0",
                               hint="repair it with pmcore.optimize.nearest_psd(cov) or pass repair_psd=True")
+    if asym.size and asym.max() == 0.0:  # exactly symmetric already: no copy
+        return values, ids, kind
     return (values + values.T) / 2, ids, kind
 
 
