@@ -34,6 +34,8 @@ N_STATE = 3
 # columns of ``out``
 EQUITY, CASH, TURNOVER, COSTS, GAIN_SHORT, GAIN_LONG, REBALANCED = range(7)
 N_OUT = 7
+# drift within this of the threshold is rounding, not drift (a book at its target drifts ~1e-16)
+DRIFT_TOL = 1e-12
 
 
 @jit
@@ -178,8 +180,8 @@ def simulate(prices, days, flows, calendar, target, rates, params,
     target, rates : float64[n_assets]
         Target weights (>= 0, sum <= 1; the rest is cash) and cost rates.
     params : float64[N_PARAMS]
-        Drift threshold (fires when ``max |weight - target| > threshold``; -1
-        for calendar only), minimum interval in days, days after which a lot is
+        Drift threshold (fires when ``max |weight - target| > threshold +
+        DRIFT_TOL``; -1 for calendar only), minimum interval in days, days after which a lot is
         long term, and the cost mode.
     shares, basis : float64[n_assets]
         Book (updated in place): shares held and their total cost basis.
@@ -227,7 +229,7 @@ def simulate(prices, days, flows, calendar, target, rates, params,
                     d = abs(held[i] / value - target[i])
                     if d > worst:
                         worst = d
-                fire = worst > params[P_THRESHOLD]
+                fire = worst > params[P_THRESHOLD] + DRIFT_TOL
             if fire and stop_on_trigger:
                 state[S_CASH] -= flows[t]
                 state[S_PENDING] = 1.0

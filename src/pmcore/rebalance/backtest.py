@@ -278,8 +278,9 @@ def backtest(
         ``k``-th row. None: every date (with ``threshold``, a pure drift trigger).
     threshold : float, optional
         Drift trigger: rebalance only when ``max_i |w_i - target_i| > threshold``
-        (absolute weight, 0.05 = 5 points). With a ``frequency`` it is checked
-        on calendar dates only (calendar-and-threshold).
+        (absolute weight, 0.05 = 5 points; drift within 1e-12 of the threshold
+        is taken as rounding). With a ``frequency`` it is checked on calendar
+        dates only (calendar-and-threshold).
     min_interval_days : int, default 0
         Calendar days that must pass after a rebalance before the next one.
     commission_bps, half_spread_bps : float, mapping or sequence, default 0
