@@ -91,7 +91,7 @@ def main() -> None:
         "pm": (vd.run_pmcore, (d,)), "pm_pl": (vd.run_pmcore, (dpl,)),
         "pm_cat": (vd.run_pmcore, (vd.categorical(d),)), "pl": (vd.run_polars, (dpl,)),
         "pd": (vd.run_pandas, (dpd,)),
-    })
+    }, rounds=12)
     t_pm, t_pm_pl, t_pm_cat, t_pl, t_pd = (e2e[k] for k in ("pm", "pm_pl", "pm_cat", "pl", "pd"))
 
     book = pm.Book.from_frames(d["positions"], d["instruments"], cash=d["cash"])
