@@ -198,6 +198,10 @@ def test_backends(backend):
      "do not sum to 1 for account 'A'"),
     (lambda: plan(pos=POS.set_column(1, "instrument_id", pa.array(["SPY", "CASH"]))), "cash id"),
     (lambda: trade_list(drift(POS, MODEL, prices=PRICES, cash=CASH), decision=np.array([1, 0])), "decision"),
+    (lambda: drift(POS, MODEL, prices=PRICES, by="asset_class"), "must be 'instrument_id' with positions"),
+    (lambda: plan(targets=pa.table({"instrument_id": ["SPY", "AGG", "CASH"], "target_weight": [1.2, -0.1, -0.1]})),
+     "negative target for instrument_id 'AGG'"),
+    (lambda: plan(cash=pa.table({"portfolio_id": [1], "amount": [1.0]})), "different id type"),
 ])
 def test_bad_input(make, message):
     with pytest.raises(pm.ValidationError, match=message.replace("(", r"\(").replace(")", r"\)")):

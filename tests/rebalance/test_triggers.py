@@ -93,6 +93,13 @@ def test_calendar_never_rebalanced_is_due_and_combine_all():
     assert "monthly rebalance not due" in both.reasons()[0]
 
 
+def test_last_rebalanced_from_pandas_and_polars(backend):
+    last = pa.table({"portfolio_id": ["A", "B", "C"],
+                     "last_rebalanced": pa.array([NOW - dt.timedelta(hours=6)] * 3, pa.timestamp("us", "UTC"))})
+    dec = decide(now=NOW, last_rebalanced=from_arrow(last, backend))
+    assert dec.hours_since_last.tolist() == [6.0, 6.0, 6.0] and not dec.rebalance.any()
+
+
 def test_min_interval_and_volatility_postpone():
     last = pa.table({"portfolio_id": ["A", "B", "C"],
                      "last_rebalanced": pa.array([NOW - dt.timedelta(hours=6)] * 3, pa.timestamp("ns"))})

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import ValidationError
-from ..frames import encode, float_column, from_arrow, id_column, require_columns, to_arrow
+from ..frames import encode, float_column, frame_kind, from_arrow, id_column, require_columns, to_arrow
 from ..kernels.rebalance import breaches
 from .drifts import Drift
 
@@ -60,8 +60,7 @@ def _last_rebalanced(value: Any, ids: pa.Array) -> np.ndarray:
     n = len(ids)
     if value is None:
         return np.full(n, _NAT, np.int64)
-    if not hasattr(value, "__dataframe__") and not isinstance(value, (pa.Table, dict)) and \
-            type(value).__module__.split(".")[0] not in ("polars", "pandas"):
+    if frame_kind(value) == "other" and not isinstance(value, dict):
         return np.full(n, _ns(value, "last_rebalanced"), np.int64)
     t = to_arrow(value, "last_rebalanced")
     require_columns(t, "last_rebalanced", ["portfolio_id", "last_rebalanced"])
