@@ -164,7 +164,7 @@ class TriggerDecision:
         for p in range(self.n_accounts):
             a, d, b, x = assets[p], self.drift[p], self.band[p], self.excess[p]
             if a is None:
-                where = "no holdings or targets"
+                where = "no drift to measure (no holdings or targets, or a value <= 0)"
             elif self.breach[p]:
                 where = f"{a} drift {d * 100:+.2f} pp is {x * 100:.2f} pp beyond its {b * 100:.2f} pp band"
             elif math.isinf(b):
