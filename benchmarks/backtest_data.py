@@ -81,13 +81,13 @@ def cvx_inputs(prices: pd.DataFrame, target: dict, rebalanced: np.ndarray):
 def run_cvx(returns: pd.DataFrame, weights: pd.Series, times) -> np.ndarray:
     import cvxportfolio as cvx
 
-    sim = cvx.MarketSimulator(returns=returns, costs=[cvx.TransactionCost(a=RATE, b=None)], cash_key="cash",
-                              min_history=pd.Timedelta(0), base_location=tempfile.mkdtemp())
-    with warnings.catch_warnings():
+    with tempfile.TemporaryDirectory() as cache, warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        sim = cvx.MarketSimulator(returns=returns, costs=[cvx.TransactionCost(a=RATE, b=None)], cash_key="cash",
+                                  min_history=pd.Timedelta(0), base_location=cache)
         result = sim.backtest(cvx.PeriodicRebalance(weights, times), start_time=returns.index[0],
                               end_time=returns.index[-1], initial_value=1e6)
-    return result.v.to_numpy()
+        return result.v.to_numpy()
 
 
 def vbt_inputs(prices: pd.DataFrame, target: dict, rebalanced: np.ndarray) -> pd.DataFrame:

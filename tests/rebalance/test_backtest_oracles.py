@@ -25,7 +25,6 @@ reproduces its conventions through documented options:
 
 from __future__ import annotations
 
-import tempfile
 import warnings
 
 import numpy as np
@@ -90,12 +89,12 @@ def test_bt_zero_target_closes_the_position(sp500):
     assert (ours.weights[:, 0] == 0).all()
 
 
-def _cvx_values(prices: pd.DataFrame, target: dict, times, rate: float) -> pd.Series:
+def _cvx_values(prices: pd.DataFrame, target: dict, times, rate: float, cache) -> pd.Series:
     returns = prices.pct_change().shift(-1).iloc[:-1]
     returns["cash"] = 0.0
     weights = pd.Series({**target, "cash": 1.0 - sum(target.values())})[returns.columns]
     sim = cvx.MarketSimulator(returns=returns, costs=[cvx.TransactionCost(a=rate, b=None)], cash_key="cash",
-                              min_history=pd.Timedelta(0), base_location=tempfile.mkdtemp())
+                              min_history=pd.Timedelta(0), base_location=cache)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = sim.backtest(cvx.PeriodicRebalance(weights, times), start_time=prices.index[0],
@@ -104,13 +103,13 @@ def _cvx_values(prices: pd.DataFrame, target: dict, times, rate: float) -> pd.Se
 
 
 @pytest.mark.parametrize("frequency", ["monthly", "quarterly"])
-def test_cvxportfolio_equity_matches(sp500, frequency):
+def test_cvxportfolio_equity_matches(sp500, frequency, tmp_path):
     target = _target(sp500.columns)
     target = {k: 0.97 * v for k, v in target.items()}  # 3 % cash
     ours = backtest(sp500, target, frequency=frequency, commission_bps=10.0, half_spread_bps=5.0,
                     costs_from="cash")
     times = sp500.index[ours.rebalanced]
-    v = _cvx_values(sp500, target, times, RATE)
+    v = _cvx_values(sp500, target, times, RATE, tmp_path)
     assert v.index[0] == sp500.index[0] and len(v) == len(sp500) - 1
     pre_trade = ours.equity + ours.costs
     n = len(v)
