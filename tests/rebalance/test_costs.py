@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import pmcore as pm
 from pmcore.frames import frame_kind, from_arrow, to_arrow
-from pmcore.kernels import rebalance as kr
+from pmcore.kernels import rebalance_trades as kr
 from pmcore.rebalance import CostModel, estimate_costs
 
 TRADES = pa.table({"portfolio_id": ["A", "A", "B"], "instrument_id": ["XYZ", "ABC", "XYZ"],

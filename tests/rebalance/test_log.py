@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import pmcore as pm
 from pmcore.frames import frame_kind, from_arrow, to_arrow
-from pmcore.kernels import rebalance as kr
+from pmcore.kernels import rebalance_trades as kr
 from pmcore.rebalance import CostModel, check_triggers, drift, rebalance_log, trade_list
 
 from .test_trades import CASH, MODEL, POS, PRICES, random_book

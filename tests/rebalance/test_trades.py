@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import pmcore as pm
 from pmcore.frames import frame_kind, from_arrow
-from pmcore.kernels import rebalance as kr
+from pmcore.kernels import rebalance_trades as kr
 from pmcore.rebalance import CostModel, check_triggers, drift, trade_list
 from pmcore.rebalance.trades import ACCOUNT_STATUSES
 

@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from ..errors import ValidationError
 from ..frames import encode, float_column, frame_kind, from_arrow, id_column, require_columns, to_arrow
-from ..kernels import rebalance as kr
+from ..kernels import rebalance_trades as kr
 
 __all__ = ["CostModel", "estimate_costs"]
 

@@ -11,7 +11,8 @@ import pyarrow as pa
 
 from ..errors import ValidationError
 from ..frames import encode, float_column, from_arrow, id_column, require_columns, to_arrow
-from ..kernels import rebalance as kr
+from ..kernels import rebalance_trades as kr
+from ..kernels.rebalance import TARGET_GROSS
 from .costs import CostModel
 from .drifts import Drift, _covariance
 from .triggers import TriggerDecision
@@ -184,7 +185,7 @@ def _active(decision: Any, d: Drift) -> np.ndarray:
 
 def _check_leverage(d: Drift, max_leverage: float) -> None:
     """Targets whose instruments add up to more than the leverage cap: name account and asset."""
-    gross = d.account[:, kr.TARGET_GROSS]
+    gross = d.account[:, TARGET_GROSS]
     bad = gross > max_leverage + 1e-9
     if bad.any():
         p = int(np.flatnonzero(bad)[0])
