@@ -164,13 +164,16 @@ def group_exposures(offsets, instrument, quantity, avg_price, price, unit_scale,
         a second pass).
     """
     n_p = offsets.shape[0] - 1
-    n_pos = instrument.shape[0]
     mark = np.full(n_groups, -1, np.int64)
     acc = np.zeros((n_groups, 5))  # long sum, long comp, short sum, short comp, count
     touched = np.empty(n_groups, np.int32)
     out_offsets = np.zeros(n_p + 1, np.int64)
-    out_group = np.empty(n_pos, np.int32)
-    out_values = np.empty((n_pos, 3))
+    # a portfolio has at most min(its positions, n_groups) output rows
+    n_out = 0
+    for p in range(n_p):
+        n_out += min(offsets[p + 1] - offsets[p], n_groups)
+    out_group = np.empty(n_out, np.int32)
+    out_values = np.empty((n_out, 3))
     totals = np.zeros((n_p, 2))
     r = 0
     for p in range(n_p):
@@ -216,6 +219,8 @@ def group_exposures(offsets, instrument, quantity, avg_price, price, unit_scale,
         totals[p, 0] = ns + nc
         totals[p, 1] = us + uc
         out_offsets[p + 1] = r
+    if r == n_out:  # every portfolio holds every group it can: no trimming copy
+        return out_offsets, out_group, out_values, totals
     return out_offsets, out_group[:r].copy(), out_values[:r].copy(), totals
 
 
