@@ -18,7 +18,7 @@ from pmcore.rebalance.backtest import backtest
 
 
 def twin(prices, days, flows, calendar, target, rates, threshold, min_interval, long_term, mode,
-         initial_value):
+         initial_value, relative=None):
     """Plain-Python backtest written from the documented rules (lists, a deque of lots per asset)."""
     T, N = len(prices), len(target)
     shares, basis = [0.0] * N, [0.0] * N
@@ -32,7 +32,10 @@ def twin(prices, days, flows, calendar, target, rates, threshold, min_interval, 
         value = cash + sum(held)
         fire = t == 0
         if not fire and calendar[t] and (last_day is None or days[t] - last_day >= min_interval) and value > 0:
-            fire = max(abs(held[i] / value - target[i]) for i in range(N)) > threshold + 1e-12
+            drift = [abs(held[i] / value - target[i]) for i in range(N)]
+            fire = max(drift) > threshold + 1e-12
+            if relative is not None:
+                fire = fire or any(d / w > relative + 1e-12 for d, w in zip(drift, target) if w > 0)
         turnover = costs = g_short = g_long = 0.0
         if fire and value > 0:
             if mode == "value":  # fixed point of C = sum c |w (V - C) - H| (a contraction)
@@ -85,13 +88,14 @@ def twin(prices, days, flows, calendar, target, rates, threshold, min_interval, 
 
 
 def run_kernel(prices, days, flows, calendar, target, rates, threshold, min_interval, long_term, mode,
-               initial_value, chunks=1):
+               initial_value, relative=None, chunks=1):
     T, N = prices.shape
     shares, basis, lots = np.zeros(N), np.zeros(N), np.zeros((N, T))
     head = np.zeros(N, dtype=np.int64)
     state = np.array([initial_value, -np.inf, 1.0])
     out, weights = np.zeros((T, K.N_OUT)), np.zeros((T, N))
-    params = np.array([threshold, min_interval, long_term, {"value": 0, "cash": 1, "trades": 2}[mode]], float)
+    params = np.array([threshold, min_interval, long_term, {"value": 0, "cash": 1, "trades": 2}[mode],
+                       np.inf if relative is None else relative], float)
     bounds = np.linspace(0, T, chunks + 1).astype(int)
     for a, b in zip(bounds[:-1], bounds[1:]):
         assert K.simulate(prices, days, flows, calendar, target, rates, params, shares, basis, lots, head,
@@ -112,11 +116,12 @@ def scenarios(draw):
     w = rng.random(N) * (rng.random(N) < 0.8)
     target = w / max(w.sum(), 1e-9) * draw(st.sampled_from([1.0, 0.9]))
     rates = rng.uniform(0, 0.01, N)
-    threshold = draw(st.sampled_from([-1.0, 0.0, 0.02, 0.1]))
+    threshold = draw(st.sampled_from([-1.0, 0.0, 0.02, 0.1, np.inf]))
+    relative = draw(st.sampled_from([None, 0.1, 0.3]))
     return dict(prices=prices, days=days, flows=flows, calendar=calendar, target=target, rates=rates,
                 threshold=threshold, min_interval=draw(st.sampled_from([0, 30, 90])),
                 long_term=draw(st.sampled_from([0, 120, 365])),
-                mode=draw(st.sampled_from(["value", "cash", "trades"])), initial_value=1000.0)
+                mode=draw(st.sampled_from(["value", "cash", "trades"])), initial_value=1000.0, relative=relative)
 
 
 @given(scenarios(), st.integers(1, 4))
@@ -184,6 +189,23 @@ def test_drift_trigger_fires_only_past_the_threshold(seed, threshold):
     pre = pre / pre.sum(axis=1, keepdims=True)
     drift = np.abs(pre - w).max(axis=1)
     np.testing.assert_array_equal(res.rebalanced[1:], drift[1:] > threshold + 1e-12)
+
+
+@given(seed=st.integers(0, 1000))
+def test_relative_band_fires_on_small_targets_first(seed):
+    """5/25 band: a 4-point target drifting by 1.5 points (37 % of it) fires before any 5-point drift."""
+    P = _prices(T=200, seed=seed)
+    w = np.array([0.5, 0.3, 0.16, 0.04])
+    res = backtest(P, w, frequency=None, threshold=0.05, relative_threshold=0.25)
+    pre = np.vstack([res.weights[0], res.weights[:-1]]) * (P / np.vstack([P[0], P[:-1]]))
+    pre = pre / pre.sum(axis=1, keepdims=True)
+    drift = np.abs(pre - w)
+    expect = (drift.max(axis=1) > 0.05 + 1e-12) | ((drift / w).max(axis=1) > 0.25 + 1e-12)
+    np.testing.assert_array_equal(res.rebalanced[1:], expect[1:])
+    # both paths are buy-and-hold until one fires; the band fires whenever the absolute rule does
+    absolute_only = backtest(P, w, frequency=None, threshold=0.05)
+    first = [int(np.argmax(r.rebalanced[1:])) if r.rebalanced[1:].any() else len(P) for r in (res, absolute_only)]
+    assert first[0] <= first[1]
 
 
 def test_min_interval_spaces_rebalances():

@@ -26,8 +26,8 @@ from ._jit import jit
 # how costs are paid (params[P_MODE])
 MODE_VALUE, MODE_CASH, MODE_TRADES = 0, 1, 2
 # entries of ``params``
-P_THRESHOLD, P_MIN_INTERVAL, P_LONG_TERM, P_MODE = range(4)
-N_PARAMS = 4
+P_THRESHOLD, P_MIN_INTERVAL, P_LONG_TERM, P_MODE, P_RELATIVE = range(5)
+N_PARAMS = 5
 # entries of ``state``
 S_CASH, S_LAST_DAY, S_PENDING = range(3)
 N_STATE = 3
@@ -60,6 +60,20 @@ def _value_mode_cost(value, held, target, rates):
         if step == 0.0 or abs(step) <= 1e-16 * abs(value):
             break
     return c
+
+
+@jit
+def _drift_fires(held, value, target, absolute, relative):
+    """True when some weight is past the absolute or the relative drift threshold."""
+    worst_abs = 0.0
+    worst_rel = 0.0
+    for i in range(held.shape[0]):
+        d = abs(held[i] / value - target[i])
+        if d > worst_abs:
+            worst_abs = d
+        if target[i] > 0.0 and d / target[i] > worst_rel:
+            worst_rel = d / target[i]
+    return worst_abs > absolute + DRIFT_TOL or worst_rel > relative + DRIFT_TOL
 
 
 @jit
@@ -180,9 +194,12 @@ def simulate(prices, days, flows, calendar, target, rates, params,
     target, rates : float64[n_assets]
         Target weights (>= 0, sum <= 1; the rest is cash) and cost rates.
     params : float64[N_PARAMS]
-        Drift threshold (fires when ``max |weight - target| > threshold +
-        DRIFT_TOL``; -1 for calendar only), minimum interval in days, days after which a lot is
-        long term, and the cost mode.
+        Absolute drift threshold, minimum interval in days, days after which
+        a lot is long term, the cost mode, and the relative drift threshold.
+        On a calendar date the trigger fires when ``max_i |w_i - target_i| >
+        absolute + DRIFT_TOL`` or ``max_i |w_i - target_i| / target_i >
+        relative + DRIFT_TOL`` (over ``target_i > 0``): -1 and inf fire on
+        every calendar date; inf for a threshold that is not used.
     shares, basis : float64[n_assets]
         Book (updated in place): shares held and their total cost basis.
     lots : float64[n_assets, n_dates]
@@ -224,12 +241,7 @@ def simulate(prices, days, flows, calendar, target, rates, params,
                 held[i] = shares[i] * prices[t, i]
                 value += held[i]
             if value > 0.0:
-                worst = 0.0
-                for i in range(n):
-                    d = abs(held[i] / value - target[i])
-                    if d > worst:
-                        worst = d
-                fire = worst > params[P_THRESHOLD] + DRIFT_TOL
+                fire = _drift_fires(held, value, target, params[P_THRESHOLD], params[P_RELATIVE])
             if fire and stop_on_trigger:
                 state[S_CASH] -= flows[t]
                 state[S_PENDING] = 1.0

@@ -240,6 +240,7 @@ def backtest(
     *,
     frequency: str | int | None = "monthly",
     threshold: float | None = None,
+    relative_threshold: float | None = None,
     min_interval_days: int = 0,
     commission_bps: Any = 0.0,
     half_spread_bps: Any = 0.0,
@@ -281,6 +282,10 @@ def backtest(
         (absolute weight, 0.05 = 5 points; drift within 1e-12 of the threshold
         is taken as rounding). With a ``frequency`` it is checked on calendar
         dates only (calendar-and-threshold).
+    relative_threshold : float, optional
+        Relative tolerance band: also fire when ``|w_i - target_i| / target_i >
+        relative_threshold`` for an asset with a target > 0 (0.25 = 25 % of
+        its target; with ``threshold=0.05`` this is the "5/25" band).
     min_interval_days : int, default 0
         Calendar days that must pass after a rebalance before the next one.
     commission_bps, half_spread_bps : float, mapping or sequence, default 0
@@ -368,8 +373,9 @@ def backtest(
     for name, v in (("short_term_rate", short_term_rate), ("long_term_rate", long_term_rate)):
         if not (np.isfinite(v) and 0 <= v <= 1):
             raise ValidationError("is not a tax rate", argument=name, value=v, expected="a fraction in [0, 1]")
-    if threshold is not None and not (np.isfinite(threshold) and threshold >= 0):
-        raise ValidationError("must be a finite number >= 0", argument="threshold", value=threshold)
+    for name, v in (("threshold", threshold), ("relative_threshold", relative_threshold)):
+        if v is not None and not (np.isfinite(v) and v >= 0):
+            raise ValidationError("must be a finite number >= 0", argument=name, value=v)
     if min_interval_days < 0 or long_term_days < 0:
         raise ValidationError("must be >= 0", argument="min_interval_days" if min_interval_days < 0
                               else "long_term_days", value=min(min_interval_days, long_term_days))
@@ -388,8 +394,11 @@ def backtest(
     cal = calendar_mask(market, frequency)
     cash_flows = as_flows(flows, market)
     mode = {"value": K.MODE_VALUE, "cash": K.MODE_CASH, "trades": K.MODE_TRADES}[costs_from]
-    params = np.array([-1.0 if threshold is None else float(threshold), float(min_interval_days),
-                       float(long_term_days), float(mode)])
+    absolute = np.inf if threshold is None else float(threshold)
+    relative = np.inf if relative_threshold is None else float(relative_threshold)
+    if threshold is None and relative_threshold is None:
+        absolute = -1.0  # calendar only
+    params = np.array([absolute, float(min_interval_days), float(long_term_days), float(mode), relative])
     shares, basis = np.zeros(N), np.zeros(N)
     lots = np.zeros((N, T))
     head = np.zeros(N, dtype=np.int64)
