@@ -208,6 +208,10 @@ def test_bad_prices_name_asset_and_row():
     long = _long(wide)
     with pytest.raises(ValidationError, match="no price of asset 'GLD'"):
         backtest(long.slice(0, long.num_rows - 1), TARGET)
+    negative = long.set_column(2, "price", pa.array(np.r_[long.column("price").to_numpy()[:40], -2.0,
+                                                           long.column("price").to_numpy()[41:]]))
+    with pytest.raises(ValidationError, match="column 'price', row 40: holds an invalid price of asset 'AGG'"):
+        backtest(negative, TARGET)
     with pytest.raises(ValidationError, match="repeats a \\(date, asset\\) pair"):
         backtest(pa.concat_tables([long, long.slice(0, 1)]), TARGET)
     with pytest.raises(ValidationError, match="'monthly' needs dates"):

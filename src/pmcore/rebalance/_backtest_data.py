@@ -94,7 +94,13 @@ def market_data(prices: Any, dates: Any, date_column: str, asset_column: str, pr
             rank[order] = np.arange(len(order))
             rows = rank[d_codes]
             a_codes, a_uniq = encode(ids)
-            vals = float_column(table, "prices", price_column, positive=True)
+            vals = float_column(table, "prices", price_column)
+            bad = np.flatnonzero(vals <= 0)
+            if len(bad):
+                k = int(bad[0])
+                raise ValidationError(f"holds an invalid price of asset {ids[k].as_py()!r}", argument="prices",
+                                      column=price_column, row=k, value=float(vals[k]),
+                                      expected="a finite price > 0")
             dup = first_duplicate(rows.astype(np.int64) * max(len(a_uniq), 1) + a_codes)
             if dup is not None:
                 raise ValidationError("repeats a (date, asset) pair", argument="prices", row=dup[1],
