@@ -142,3 +142,34 @@ def test_layout_in_blocks_equals_layout_positions(seed, n_p, n_i, n, n_blocks):
                         first_repeat(offsets, order, io, n_i, p_cut, n_p)) if d >= 0]
     for got, want in zip((offsets, order, io, qo, ao, held, min(dups) if dups else -1), ref):
         np.testing.assert_array_equal(got, want)
+
+
+@given(seed=st.integers(0, 2**32 - 1), n_p=st.integers(1, 6), n_c=st.integers(1, 4),
+       n=st.integers(0, 30))
+def test_cash_in_base_matches_numpy_reference(seed, n_p, n_c, n):
+    rng = np.random.default_rng(seed)
+    pcode = np.sort(rng.integers(0, n_p, n))
+    offsets = np.concatenate([[0], np.cumsum(np.bincount(pcode, minlength=n_p))]).astype(np.int64)
+    cur = rng.integers(0, n_c, n).astype(np.int32)
+    amounts = np.column_stack([rng.normal(0, 1e5, n), rng.uniform(0, 1e3, n)])
+    fx = rng.uniform(0.005, 2.0, n_c)
+    out = np.empty((n_p, 2))
+    kv.cash_in_base(offsets, cur, amounts, fx, out)
+    ref = np.column_stack([np.bincount(pcode, amounts[:, j] * fx[cur], n_p) for j in range(2)])
+    np.testing.assert_allclose(out, ref, rtol=1e-12, atol=1e-6)
+    twin = np.empty_like(out)
+    kv.cash_in_base.py_func(offsets, cur, amounts, fx, twin)
+    np.testing.assert_allclose(out, twin, rtol=1e-14, atol=1e-9)
+
+
+@given(seed=st.integers(0, 2**32 - 1), n_i=st.integers(1, 8), n=st.integers(0, 40))
+def test_position_values_matches_numpy_reference(seed, n_i, n):
+    rng, _, inst, q, avg, price, scale = _book_arrays(seed, 1, n_i, n)
+    out = np.empty((n, 3))
+    kv.position_values(inst, q, avg, price, scale, out)
+    ref = np.column_stack([q * price[inst] * scale[inst], q * avg * scale[inst],
+                           q * (price[inst] - avg) * scale[inst]])
+    np.testing.assert_allclose(out, ref, rtol=1e-14, atol=1e-9)
+    twin = np.empty_like(out)
+    kv.position_values.py_func(inst, q, avg, price, scale, twin)
+    np.testing.assert_array_equal(out, twin)
