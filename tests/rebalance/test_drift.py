@@ -221,8 +221,11 @@ def test_holdings_kernel_matches_reference(seed, n_p, n_keys):
     cash = rng.normal(100, 300, n_p)
     cash_code = n_keys - 1
     for fn in (kr.holdings_drift, kr.holdings_drift.py_func):
-        off, out_code, q, tgt, dft, acct, summ, _ = fn(offsets, NO_ORDER, code, qty, cash, cash_code, price,
-                                                       t_start, t_end, t_code, t_weight, n_keys)
+        out = kr.holdings_outputs(offsets, t_start, t_end)
+        n_out, _ = fn(offsets, NO_ORDER, code, qty, cash, cash_code, price, t_start, t_end, t_code, t_weight,
+                      n_keys, *out)
+        off, acct, summ = out[0], out[5], out[6]
+        out_code, q, tgt, dft = (a[:n_out] for a in out[1:5])
         w = dft + tgt
         for p in range(n_p):
             held = {}

@@ -175,7 +175,7 @@ VALUE, CASH, GROSS, TARGET_GROSS = range(4)
 
 @jit
 def holdings_drift(offsets, order, code, quantity, cash, cash_code, price, t_start, t_end, t_code, t_weight,
-                   n_keys):
+                   n_keys, out_offsets, out_code, qty, target, drift, account, summary):
     """Drift of accounts given by quantities held and cash, in one pass over the rows.
 
     Parameters
@@ -187,41 +187,39 @@ def holdings_drift(offsets, order, code, quantity, cash, cash_code, price, t_sta
     cash : float64[n_accounts]
         Cash of each account; it becomes a row with key ``cash_code`` (price 1).
     price : float64[n_keys]
+    out_offsets : int64[n_accounts + 1]
+        Output: rows of account ``p`` are ``out_offsets[p]:out_offsets[p + 1]``.
+    out_code : int32[bound]; qty, target, drift : float64[bound]
+        Output, for at most ``bound`` rows (:func:`holdings_outputs`): key,
+        quantity held (cash amount on the cash row), target weight, and drift
+        ``quantity * price * (1 / value) - target`` (NaN when the value is
+        not positive). Keys held come first, then keys only targeted, then
+        cash.
+    account : float64[n_accounts, 4]
+        Output: value (cash included), cash, gross exposure
+        ``sum |quantity| price`` and the sum of the instruments' targets.
+    summary : float64[n_accounts, N_SUMMARY]
+        Output, as :func:`drift_rows`.
 
     Returns
     -------
-    out_offsets, out_code : as :func:`merge_targets`
-    quantity_out, target, drift : float64[n_out]
-        Quantity held (cash amount on the cash row), target weight, and
-        drift ``quantity * price * (1 / value) - target`` (NaN when the value
-        is not positive).
-    account : float64[n_accounts, 4]
-        Value (cash included), cash, gross exposure ``sum |quantity| price``
-        and the sum of the instruments' target weights.
-    summary : as :func:`drift_rows`
+    n_out : int
+        Rows written (the outputs' first ``n_out`` entries).
     dup : int
         First input row that repeats an instrument within its account, or -1.
 
     Notes
     -----
-    The outputs are allocated for the largest possible merge (rows + targets
-    + a cash row per account) and written once, front to back; only the
-    pages written are ever touched.
+    The outputs are written once, front to back. Allocate them with
+    :func:`holdings_outputs` (numpy asks the kernel for huge pages on large
+    arrays, which makes their first touch several times cheaper than
+    arrays allocated inside a kernel).
     """
     n_p = offsets.shape[0] - 1
     has_order = order.shape[0] > 0
     mark = np.full(n_keys, -1, np.int64)
     slot = np.zeros(n_keys, np.int64)
-    bound = offsets[n_p] + n_p
-    for p in range(n_p):
-        bound += t_end[p] - t_start[p]
-    out_offsets = np.zeros(n_p + 1, np.int64)
-    out_code = np.empty(bound, np.int32)
-    qty = np.empty(bound)
-    target = np.empty(bound)
-    drift = np.empty(bound)
-    account = np.zeros((n_p, 4))
-    summary = np.zeros((n_p, N_SUMMARY))
+    out_offsets[0] = 0
     dup = -1
     r = 0
     for p in range(n_p):
@@ -285,7 +283,22 @@ def holdings_drift(offsets, order, code, quantity, cash, cash_code, price, t_sta
         summary[p, MAX_ABS] = mx
         summary[p, TOTAL_ABS] = tot
         summary[p, ARGMAX] = arg
-    return out_offsets, out_code[:r], qty[:r], target[:r], drift[:r], account, summary, dup
+    return r, dup
+
+
+def holdings_outputs(offsets, t_start, t_end):
+    """Output arrays of :func:`holdings_drift` (plain numpy, outside the kernel).
+
+    Returns
+    -------
+    out_offsets, out_code, qty, target, drift, account, summary
+        Sized for the largest merge: every row, every target row and a cash
+        row per account.
+    """
+    n_p = offsets.shape[0] - 1
+    bound = int(offsets[n_p]) + n_p + int((t_end - t_start).sum())
+    return (np.zeros(n_p + 1, np.int64), np.empty(bound, np.int32), np.empty(bound), np.empty(bound),
+            np.empty(bound), np.zeros((n_p, 4)), np.zeros((n_p, N_SUMMARY)))
 
 
 @jit

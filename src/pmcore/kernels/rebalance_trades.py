@@ -111,7 +111,7 @@ def _emit(lo, m, trade_s, reason_s, cost_s, wave_s, row, trade, reason, cost, wa
 
 @jit
 def plan_trades(out_offsets, out_code, quantity, target, price, cash_code, holdings, active, inst, cost_params,
-                settings, cov_index, cov):
+                settings, cov_index, cov, row, trade, reason, cost, wave, account):
     """Trade lists of many accounts: to target or to the band edge, within cash and leverage limits.
 
     Parameters
@@ -135,39 +135,29 @@ def plan_trades(out_offsets, out_code, quantity, target, price, cash_code, holdi
         Covariance row of each key (-1: riskless, e.g. cash); an empty
         ``cov`` turns the cost-benefit test off.
 
+    row, trade, reason, cost, wave, account
+        Outputs (:func:`plan_outputs`). Per listed row (the trades, and the
+        rows skipped with a reason: below a minimum, less than a lot): drift
+        row (int64), signed quantity to trade (0: skipped), ``R_*`` code
+        (int8), commission, spread and impact (float64[., 3]), and wave
+        (int8; 1: send now, 2: after the sells as cash is short, 0:
+        skipped). ``account``: float64[n_accounts, N_ACC] of ``A_*`` fields.
+
     Returns
     -------
-    row : int64[n_listed]
-        Drift row of each listed row: the trades, and the rows skipped with
-        a reason (below a minimum, less than a lot).
-    trade : float64[n_listed]
-        Signed quantity to trade (0: skipped).
-    reason : int8[n_listed]
-        ``R_*`` code.
-    cost : float64[n_listed, 3]
-        Commission, spread, impact.
-    wave : int8[n_listed]
-        1: send now; 2: send after the sells (cash is short); 0: skipped.
-    account : float64[n_accounts, N_ACC]
-        ``A_*`` fields per account.
+    n_listed : int
+        Rows written to the per-row outputs.
     """
     n_p = out_offsets.shape[0] - 1
-    account = np.full((n_p, N_ACC), np.nan)
-    n_plan = 0
     width = 0
     for p in range(n_p):
+        account[p, :] = np.nan
         account[p, A_CASH_BEFORE] = holdings[p, 1]
         v = holdings[p, 0]
         account[p, A_LEV_BEFORE] = holdings[p, 2] / v if v > 0.0 else np.inf
         account[p, A_STATUS] = S_INACTIVE
         if active[p]:
-            n_plan += out_offsets[p + 1] - out_offsets[p]
             width = max(width, out_offsets[p + 1] - out_offsets[p])
-    row = np.empty(n_plan, np.int64)
-    trade = np.empty(n_plan)
-    reason = np.empty(n_plan, np.int8)
-    cost = np.empty((n_plan, 3))
-    wave = np.empty(n_plan, np.int8)
     trade_s = np.zeros(width)
     reason_s = np.zeros(width, np.int8)
     cost_s = np.zeros((width, 3))
@@ -367,4 +357,19 @@ def plan_trades(out_offsets, out_code, quantity, target, price, cash_code, holdi
             elif trade_s[j] > 0.0:
                 wave_s[j] = 2 if short else 1
         base = _emit(lo, m, trade_s, reason_s, cost_s, wave_s, row, trade, reason, cost, wave, base)
-    return row[:base], trade[:base], reason[:base], cost[:base], wave[:base], account
+    return base
+
+
+def plan_outputs(out_offsets, active):
+    """Output arrays of :func:`plan_trades` (plain numpy, outside the kernel).
+
+    Returns
+    -------
+    row, trade, reason, cost, wave, account
+        Per-row outputs sized for every row of the active accounts, and the
+        per-account matrix.
+    """
+    n_plan = int(np.diff(out_offsets)[active].sum())
+    n_p = out_offsets.shape[0] - 1
+    return (np.empty(n_plan, np.int64), np.empty(n_plan), np.empty(n_plan, np.int8), np.empty((n_plan, 3)),
+            np.empty(n_plan, np.int8), np.empty((n_p, N_ACC)))

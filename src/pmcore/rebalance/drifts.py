@@ -12,7 +12,15 @@ import pyarrow.compute as pc
 from ..errors import ValidationError
 from ..frames import encode, float_column, frame_kind, from_arrow, id_column, require_columns, to_arrow
 from ..kernels.book import group_rows
-from ..kernels.rebalance import ARGMAX, MAX_ABS, TOTAL_ABS, drift_accounts, drift_tracking_error, holdings_drift
+from ..kernels.rebalance import (
+    ARGMAX,
+    MAX_ABS,
+    TOTAL_ABS,
+    drift_accounts,
+    drift_tracking_error,
+    holdings_drift,
+    holdings_outputs,
+)
 
 __all__ = ["Drift", "drift"]
 
@@ -516,8 +524,11 @@ def drift(
         if len(c_pid):
             cash_p[encode(c_pid.cast(universe.type), universe)[0]] = c_amt
         cur = None  # weights on demand: Drift.current_weight
-        out_off, out_code, qty, tgt, dft, acct, summary, dup = holdings_drift(
-            offsets, order, w_code, w_val, cash_p, cash_code, price_key, t_start, t_end, tc, tv, max(n_keys, 1))
+        out = holdings_outputs(offsets, t_start, t_end)
+        n_out, dup = holdings_drift(offsets, order, w_code, w_val, cash_p, cash_code, price_key, t_start, t_end,
+                                    tc, tv, max(n_keys, 1), *out)
+        out_off, acct, summary = out[0], out[5], out[6]
+        out_code, qty, tgt, dft = (a[:n_out] for a in out[1:5])
     else:
         out_off, out_code, cur, tgt, dup, dft, summary = drift_accounts(
             offsets, order, w_code, w_val, t_start, t_end, tc, tv, max(n_keys, 1))

@@ -336,11 +336,11 @@ def trade_list(
     settings[kr.MODE] = 0.0 if mode == "target" else 1.0
     settings[kr.THETA], settings[kr.RHO], settings[kr.RESERVE] = theta, rho, reserve
     settings[kr.MAX_LEV], settings[kr.RISK_AVERSION] = lev, lam
-    row, trade, reason, cost, wave, account = kr.plan_trades(
-        d.offsets, d.code, d.quantity, d.target_weight, d.price, d.cash_code, d.account, active, inst, params,
-        settings, cov_index, cov)
+    row, trade, reason, cost, wave, account = out = kr.plan_outputs(d.offsets, active)
+    n = kr.plan_trades(d.offsets, d.code, d.quantity, d.target_weight, d.price, d.cash_code, d.account, active,
+                       inst, params, settings, cov_index, cov, *out)
     return TradeList(
-        drift=d, rows=row, quantity=trade, cost=cost, wave=wave, reason=reason,
+        drift=d, rows=row[:n], quantity=trade[:n], cost=cost[:n], wave=wave[:n], reason=reason[:n],
         account=account,
         settings={"mode": mode, "threshold": theta, "relative_band": rho, "cash_reserve": cash_reserve,
                   "max_leverage": lev, "risk_aversion": lam},
