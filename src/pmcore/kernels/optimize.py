@@ -1,4 +1,4 @@
-"""Numba kernels of pmcore.optimize: risk budgeting (cyclical coordinate descent) and HRP.
+"""Numba kernels of pmcore.optimize: risk budgeting (cyclical coordinate descent, covariance screen) and HRP.
 
 Plain arrays in, plain arrays out; the public layer validates. Every kernel's
 uncompiled twin is ``kernel.py_func`` (the same loop run by Python), which the
@@ -11,7 +11,7 @@ import numpy as np
 
 from ._jit import jit
 
-__all__ = ["risk_budget_ccd", "hrp_bisect", "olo_costs"]
+__all__ = ["risk_budget_ccd", "covariance_screen", "hrp_bisect", "olo_costs"]
 
 
 @jit
@@ -22,9 +22,11 @@ def risk_budget_ccd(cov, budgets, y, tol, max_sweeps):
     coordinate has the closed-form minimizer
     ``y_i = (-c_i + sqrt(c_i^2 + 4 cov_ii b_i)) / (2 cov_ii)``, ``c_i = (cov y)_i - cov_ii y_i``,
     and ``cov y`` is updated incrementally (O(n) per coordinate). At the optimum
-    ``y_i (cov y)_i = b_i``: risk contributions equal the budgets. Stops when
-    ``max_i |y_i (cov y)_i - b_i| / b_i <= tol``. Returns the number of sweeps,
-    or ``-1`` if ``max_sweeps`` was reached.
+    ``y_i (cov y)_i = b_i``: risk contributions equal the budgets. ``budgets``
+    sum to one. Stops after the first sweep whose risk contributions
+    ``RC_i = y_i (cov y)_i / y' cov y`` satisfy ``max_i |RC_i - b_i| / b_i <= tol``.
+    Returns the number of sweeps, or ``-1`` if ``max_sweeps`` was reached or the
+    iterates stopped being finite with a positive variance (an indefinite ``cov``).
     """
     n = y.shape[0]
     s = cov @ y
@@ -38,14 +40,60 @@ def risk_budget_ccd(cov, budgets, y, tol, max_sweeps):
                 y[i] = yi
                 for j in range(n):
                     s[j] += d * cov[i, j]  # row i == column i (symmetric), contiguous
+        var = 0.0
+        for i in range(n):
+            var += y[i] * s[i]
+        if not (var > 0.0 and var < np.inf):
+            return -1
         err = 0.0
         for i in range(n):
-            e = abs(y[i] * s[i] - budgets[i]) / budgets[i]
-            if e > err:
+            e = abs(y[i] * s[i] / var - budgets[i]) / budgets[i]
+            if not e <= err:  # also catches NaN
                 err = e
         if err <= tol:
             return sweep
     return -1
+
+
+@jit
+def covariance_screen(cov, rtol):
+    """One pass over a square matrix: ``(status, max_asymmetry)``.
+
+    ``status`` is 0 when every entry is finite, every diagonal entry is positive,
+    ``|cov_ij - cov_ji| <= rtol * max_i cov_ii`` and every 2x2 principal minor is
+    non-negative to rounding (``cov_ij^2 <= cov_ii cov_jj (1 + 1e-12)``, a necessary
+    condition for positive semi-definiteness); otherwise 1, and the caller runs the
+    full diagnosis. ``max_asymmetry`` is the largest ``|cov_ij - cov_ji|``.
+    Blocked over the upper triangle so that the transposed reads stay in cache.
+    """
+    n = cov.shape[0]
+    scale = 0.0
+    for i in range(n):
+        v = cov[i, i]
+        if not (v > 0.0 and v < np.inf):
+            return 1, np.inf
+        if v > scale:
+            scale = v
+    lim = rtol * scale
+    asym = 0.0
+    bs = 32
+    for ib in range(0, n, bs):
+        ie = min(ib + bs, n)
+        for jb in range(ib, n, bs):
+            je = min(jb + bs, n)
+            for i in range(ib, ie):
+                cii = cov[i, i]
+                for j in range(max(jb, i + 1), je):
+                    a = cov[i, j]
+                    b = cov[j, i]
+                    d = abs(a - b)
+                    if not d <= lim:  # also NaN / inf
+                        return 1, np.inf
+                    if d > asym:
+                        asym = d
+                    if a * a > cii * cov[j, j] * (1.0 + 1e-12):
+                        return 1, asym
+    return 0, asym
 
 
 @jit

@@ -313,6 +313,22 @@ def _psd_status(cov: np.ndarray) -> tuple[bool, float]:
     return lam >= -1e-10 * scale, lam
 
 
+def _covariance_values(cov: Any, arg: str = "cov") -> tuple[np.ndarray, tuple, str]:
+    """``(values, asset_ids, kind)`` of a square, finite covariance input, rows aligned to columns.
+
+    The coercion step of :func:`check_covariance` (no symmetry or PSD test).
+    """
+    values, ids, kind = as_matrix(cov, arg, square=True)
+    if kind == "pandas":
+        index = tuple(cov.index)
+        if index != ids and len(index) == len(ids) and set(index) == set(ids):
+            values = cov.loc[list(ids), list(ids)].to_numpy(dtype=np.float64)
+        elif index != ids and not all(isinstance(i, int) for i in index):
+            raise ValidationError("has rows that differ from its columns", argument=arg,
+                                  value=list(index)[:5], expected="the same assets in rows and columns")
+    return values, ids, kind
+
+
 def check_covariance(cov: Any, /, *, arg: str = "cov") -> tuple[np.ndarray, tuple, str]:
     """Validate a covariance matrix: square, finite, symmetric and positive semi-definite.
 
@@ -330,14 +346,7 @@ def check_covariance(cov: Any, /, *, arg: str = "cov") -> tuple[np.ndarray, tupl
     ...
     pmcore.errors.ValidationError: cov: is not positive semi-definite; got -1.0, expected a smallest eigenvalue >= 0. Hint: repair it with pmcore.optimize.nearest_psd(cov) or pass repair_psd=True
     """
-    values, ids, kind = as_matrix(cov, arg, square=True)
-    if kind == "pandas":
-        index = tuple(cov.index)
-        if index != ids and len(index) == len(ids) and set(index) == set(ids):
-            values = cov.loc[list(ids), list(ids)].to_numpy(dtype=np.float64)
-        elif index != ids and not all(isinstance(i, int) for i in index):
-            raise ValidationError("has rows that differ from its columns", argument=arg,
-                                  value=list(index)[:5], expected="the same assets in rows and columns")
+    values, ids, kind = _covariance_values(cov, arg)
     scale = float(np.max(np.abs(np.diag(values)))) if values.size else 1.0
     asym = np.abs(values - values.T)
     if asym.size and asym.max() > 1e-10 * max(scale, 1e-300):
