@@ -202,6 +202,16 @@ def _prices(prices: Any, keys: pa.Array, w_code: np.ndarray, w_dcode: np.ndarray
     return out
 
 
+def sorted_codes(values: pa.Array, universe: pa.Array) -> np.ndarray:
+    """int32 codes of ``values`` in the sorted ``universe`` (-1: absent); integer ids by binary search."""
+    if pa.types.is_integer(values.type) and pa.types.is_integer(universe.type) and len(universe):
+        u = universe.to_numpy(zero_copy_only=False)
+        v = values.to_numpy(zero_copy_only=False)
+        idx = np.minimum(np.searchsorted(u, v), len(u) - 1)
+        return np.where(u[idx] == v, idx, -1).astype(np.int32)
+    return encode(values.cast(universe.type) if len(values) else values, universe)[0]
+
+
 def account_layout(pid: pa.Array, extra: list) -> tuple[pa.Array, np.ndarray, np.ndarray]:
     """Sorted account ids (of ``pid`` and the ``extra`` id arrays), CSR offsets and row order of ``pid``.
 
@@ -231,7 +241,7 @@ def account_layout(pid: pa.Array, extra: list) -> tuple[pa.Array, np.ndarray, np
     if not n:
         return universe, np.zeros(n_p + 1, np.int64), np.zeros(0, np.int64)
     if grouped:
-        run_code = encode(run_ids, universe)[0].astype(np.int64)
+        run_code = sorted_codes(run_ids, universe).astype(np.int64)
         lengths = np.diff(np.append(starts, n))
         counts = np.zeros(n_p, np.int64)
         counts[run_code] = lengths
@@ -243,7 +253,7 @@ def account_layout(pid: pa.Array, extra: list) -> tuple[pa.Array, np.ndarray, np
         perm = np.argsort(run_code)
         first = np.repeat(starts[perm] - offsets[run_code[perm]], lengths[perm])
         return universe, offsets, first + np.arange(n, dtype=np.int64)
-    pcode, _ = encode(pid.cast(id_type), universe)
+    pcode = sorted_codes(pid.cast(id_type), universe)
     offsets, order, _ = group_rows(pcode.astype(np.int32), n_p, np.zeros(n, np.int32), 1)
     return universe, offsets, order
 
@@ -314,6 +324,10 @@ def _cash(cash: Any, w_pid: pa.Array) -> tuple[pa.Array, np.ndarray]:
     if len(c_pid) and len(w_pid) and pa.types.is_integer(c_pid.type) != pa.types.is_integer(w_pid.type):
         raise ValidationError("has a different id type than positions.portfolio_id", argument="cash",
                               column="portfolio_id")
+    if pa.types.is_integer(c_pid.type) and len(c_pid) > 1:
+        v = c_pid.to_numpy(zero_copy_only=False)
+        if (v[1:] > v[:-1]).all():  # one row per account already
+            return c_pid, c_amt
     c_code, c_ids = encode(c_pid)
     return c_ids, np.bincount(c_code, weights=c_amt, minlength=len(c_ids)) if len(c_code) else np.zeros(0)
 
@@ -493,7 +507,7 @@ def drift(
     n_p = len(universe)
 
     if per_account:
-        t_pcode, _ = encode(t_pid.cast(universe.type), universe)
+        t_pcode = sorted_codes(t_pid.cast(universe.type), universe)
         t_off, t_order, t_dup = group_rows(t_pcode.astype(np.int32), n_p, t_code.astype(np.int32), max(n_keys, 1))
         t_start, t_end = t_off[:-1].copy(), t_off[1:].copy()
         tc, tv = t_code[t_order].astype(np.int32), t_val[t_order]
@@ -522,7 +536,7 @@ def drift(
     if holdings:
         cash_p = np.zeros(n_p)
         if len(c_pid):
-            cash_p[encode(c_pid.cast(universe.type), universe)[0]] = c_amt
+            cash_p[sorted_codes(c_pid.cast(universe.type), universe)] = c_amt
         cur = None  # weights on demand: Drift.current_weight
         out = holdings_outputs(offsets, t_start, t_end)
         n_out, dup = holdings_drift(offsets, order, w_code, w_val, cash_p, cash_code, price_key, t_start, t_end,
