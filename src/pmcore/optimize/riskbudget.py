@@ -118,8 +118,7 @@ def risk_parity(cov: Any, mu: Any = None, /, *, budgets: Any = None, risk_free: 
         raise ValidationError("has a zero variance", argument="cov", column=str(assets[i]),
                               expected="a positive variance for every asset with a risk budget")
     bb = b[idx]
-    y = np.sqrt(bb / d)  # risk budgeting portfolio of the diagonal of S
-    y *= math.sqrt(1.0 / float(y @ S @ y))
+    y = np.sqrt(bb / d)  # risk budgeting portfolio of the diagonal of S (the kernel scales it)
     sweeps, target = 0, float(tol)
     for _ in range(4):  # the kernel's incremental S y drifts by rounding: certify on a fresh product
         k = risk_budget_ccd(S, bb, y, target, int(max_sweeps))
@@ -163,8 +162,12 @@ def _covariance(cov: Any, *, repair_psd: bool, check_psd: bool) -> tuple[np.ndar
     if repair_psd or check_psd:
         Sigma, assets, _ = check_covariance(nearest_psd(cov) if repair_psd else cov)
         return Sigma, assets, True
-    values, assets, _ = _covariance_values(cov)
-    values = np.ascontiguousarray(values)
+    if isinstance(cov, np.ndarray) and cov.ndim == 2 and cov.shape[0] == cov.shape[1] and cov.dtype.kind in "fiu":
+        values = np.ascontiguousarray(cov, dtype=np.float64)  # the screen checks finiteness
+        assets = tuple(range(len(values)))
+    else:
+        values, assets, _ = _covariance_values(cov)
+        values = np.ascontiguousarray(values)
     status, asym = covariance_screen(values, 1e-10)
     if status != 0:  # NaN, asymmetry, non-positive variance or a negative 2x2 minor: diagnose in full
         Sigma, assets, _ = check_covariance(cov)
