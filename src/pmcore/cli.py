@@ -93,6 +93,9 @@ SECTIONS = [
     ("Performance metrics", "metrics"),
     ("Performance attribution", "attribution"),
     ("Portfolio optimization", "optimize"),
+    ("Rebalancing: drift, triggers, trade lists", "rebalance"),
+    ("Tax-aware rebalancing, liquidity, netting, optimal rebalancing", "rebalance_tax"),
+    ("Rebalancing backtest", "backtest"),
     ("Cash management", "cash"),
 ]
 
