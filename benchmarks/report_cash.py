@@ -116,28 +116,13 @@ def main() -> None:
         "pm": lambda k: led.withdraw(f"P{k % 100}", "USD", "0.01", trade_date="2026-11-20"),
         "peer": lambda k: ref.withdraw(f"P{k % 100}", "USD", "0.01", "2026-11-20"),
     }, n=n)
-    led, ref = cd.new_ledger(), cd.new_peer_ledger()
-    cpu = rt.latencies({
-        "pm": lambda k: led.deposit(f"P{k % 100}", "USD", "125.50", trade_date="2026-11-20"),
-        "peer": lambda k: ref.deposit(f"P{k % 100}", "USD", "125.50", "2026-11-20"),
-    }, n=n, clock=time.thread_time_ns)
-    led, ref = cd.new_ledger(), cd.new_peer_ledger()
-    cpu_w = rt.latencies({
-        "pm": lambda k: led.withdraw(f"P{k % 100}", "USD", "0.01", trade_date="2026-11-20"),
-        "peer": lambda k: ref.withdraw(f"P{k % 100}", "USD", "0.01", "2026-11-20"),
-    }, n=n, clock=time.thread_time_ns)
-    for what, d, c in (("deposit", lat, cpu), ("withdrawal", lat_w, cpu_w)):
+    for what, d in (("deposit", lat), ("withdrawal", lat_w)):
         (p50, p99), (q50, q99) = d["pm"], d["peer"]
-        (c50, c99), (e50, e99) = c["pm"], c["peer"]
         table += [
             (f"one {what} validated and recorded from Python: Ledger (p50 / p99)",
              f"{p50 * 1e6:.1f} / {p99 * 1e6:.1f} us", "target: p99 under 100 us"),
             (f"  hand-written Decimal + dict {what} (p50 / p99)", f"{q50 * 1e6:.1f} / {q99 * 1e6:.1f} us",
              rt.faster("p99", p99, q99)),
-            (f"  Ledger {what}, CPU time of the calling thread (p50 / p99; no wait for a core)",
-             f"{c50 * 1e6:.1f} / {c99 * 1e6:.1f} us", "target: p99 under 100 us"),
-            (f"  hand-written {what}, CPU time (p50 / p99)", f"{e50 * 1e6:.1f} / {e99 * 1e6:.1f} us",
-             rt.faster("p99", c99, e99)),
         ]
 
     header = (f"ledger of {n_big:,} lines over {size['portfolios']:,} portfolios x 4 strategies x 5 "

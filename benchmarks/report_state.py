@@ -158,21 +158,12 @@ def main() -> None:
         "pm": lambda k: state.apply_fill(base + k, pid, iid, 1.0 if k % 2 else -1.0, 100.0, timestamp=1),
         "py": lambda k: one.apply([(base + k, pid, iid, 1.0 if k % 2 else -1.0, 100.0, 0.0)]),
     }, n=n)
-    cpu = rt.latencies({
-        "pm": lambda k: state.apply_fill(2 * base + k, pid, iid, 1.0 if k % 2 else -1.0, 100.0, timestamp=1),
-        "py": lambda k: one.apply([(2 * base + k, pid, iid, 1.0 if k % 2 else -1.0, 100.0, 0.0)]),
-    }, n=n, clock=time.thread_time_ns)
     (p50, p99), (q50, q99) = lat["pm"], lat["py"]
-    (c50, c99), (d50, d99) = cpu["pm"], cpu["py"]
     table += [
         ("one fill from Python with its impact report, in memory: apply_fill (p50 / p99)",
          f"{p50 * 1e6:.1f} / {p99 * 1e6:.1f} us", "target: p99 under 50 us"),
         ("  Python dict loop, one fill, no impact report (p50 / p99)", f"{q50 * 1e6:.1f} / {q99 * 1e6:.1f} us",
          rt.faster("p99", p99, q99)),
-        ("  apply_fill, CPU time of the calling thread (p50 / p99; no wait for a core)",
-         f"{c50 * 1e6:.1f} / {c99 * 1e6:.1f} us", "target: p99 under 50 us"),
-        ("  Python dict loop, CPU time (p50 / p99)", f"{d50 * 1e6:.1f} / {d99 * 1e6:.1f} us",
-         rt.faster("p99", c99, d99)),
     ]
     with tempfile.TemporaryDirectory() as d:
         for durability in ("group", "fsync"):

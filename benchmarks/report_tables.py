@@ -41,24 +41,17 @@ def interleaved(calls: dict, *, repeat: int = 5, clock: Callable[[], float] = ti
     return {name: min(ts) for name, ts in times.items()}
 
 
-def latencies(calls: dict, *, n: int = 20_000, warmup: int = 500,
-              clock: Callable[[], int] = time.perf_counter_ns) -> dict:
-    """(p50, p99) in seconds of each call ``fn(k)``, the calls taking turns call by call.
-
-    ``clock=time.thread_time_ns`` measures the CPU time of the calling thread
-    instead of wall time: it leaves out the time spent waiting for a core
-    (preemption by other processes), which dominates wall-clock p99 on a
-    loaded machine.
-    """
+def latencies(calls: dict, *, n: int = 20_000, warmup: int = 500) -> dict:
+    """(p50, p99) in seconds of each call ``fn(k)``, the calls taking turns call by call."""
     for fn in calls.values():
         for k in range(warmup):
             fn(k)
     samples = {name: np.empty(n) for name in calls}
     for k in range(n):
         for name, fn in calls.items():
-            t = clock()
+            t = time.perf_counter_ns()
             fn(warmup + k)
-            samples[name][k] = clock() - t
+            samples[name][k] = time.perf_counter_ns() - t
     return {name: (np.percentile(s, 50) / 1e9, np.percentile(s, 99) / 1e9) for name, s in samples.items()}
 
 
