@@ -90,8 +90,8 @@ def main() -> None:
     np.testing.assert_allclose(state.free_margin, accounts["free_margin"], rtol=1e-9, atol=1e-6)
     from pmcore.kernels import margin as km
 
-    kernel_args = (book.offsets, book.instrument, state.pos, np.column_stack([price, book.multiplier]),
-                   state.br_offsets, state.br, state.account, 0.5,
+    table = km.instrument_table(np.column_stack([price, book.multiplier]), state.br_offsets, state.br)
+    kernel_args = (book.offsets, book.instrument, state.pos, table, state.account, 0.5,
                    np.empty((book.n_positions, km.N_POS_FIELDS)), np.empty((book.n_portfolios, km.N_ACC_FIELDS)))
     wall = interleaved({
         "pm": (md.run_pmcore, (book, price, kwargs)),

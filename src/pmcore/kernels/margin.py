@@ -19,6 +19,9 @@ builds these arrays and validates them first):
   (the loops then run a fixed count). An instrument without tiers
   uses the flat rate ``default_fraction / leverage`` (a fraction of initial
   margin) and no maintenance amount.
+* ``table``: float64[n_instruments, 3 + 5 W], the ``market`` and tiers of each
+  instrument in one contiguous row (see :func:`instrument_table`), what
+  :func:`margin_state` reads.
 * ``account``: float64[n_accounts, 2] with columns wallet balance (cash in base
   currency) and account leverage for buying power (NaN: the highest leverage
   of the account's positions, 1 without positions).
@@ -111,8 +114,42 @@ def liquidation_price(c, side, size, entry, br_offsets, br, i, leverage, default
     return max(side * best / size, 0.0)
 
 
-def _margin_state(offsets, instrument, pos, market, br_offsets, br, account, default_fraction,
-                  out_pos, out_acc):
+@jit
+def instrument_table(market, br_offsets, br):
+    """The per-instrument ``table`` of :func:`margin_state`: mark, scale and the tiers in one row.
+
+    Row ``i`` holds mark price, unit scale, 1.0 if the instrument has tiers
+    (0.0: the flat default rate), then ``W`` floors, ``W`` rates, ``W``
+    amounts, ``W`` values of ``1 / (rate - 1)`` and ``W`` of ``1 / (rate + 1)``,
+    ``W`` being the largest tier count (at least 1). Shorter instruments are
+    padded with copies of their last tier at floor +inf, which change no
+    result; an instrument without tiers gets floors ``0, +inf, ...`` and zeros.
+    Built once per call (``n_instruments x (3 + 5 W)`` values), it puts all
+    that a position needs in one contiguous row.
+    """
+    n_i = market.shape[0]
+    w = 1
+    for i in range(n_i):
+        w = max(w, br_offsets[i + 1] - br_offsets[i])
+    out = np.zeros((n_i, 3 + 5 * w))
+    for i in range(n_i):
+        out[i, 0] = market[i, 0]
+        out[i, 1] = market[i, 1]
+        lo = br_offsets[i]
+        hi = br_offsets[i + 1]
+        out[i, 2] = 1.0 if hi > lo else 0.0
+        for j in range(w):
+            if hi == lo:  # no tiers: floors 0, +inf, ... and zeros
+                out[i, 3 + j] = 0.0 if j == 0 else np.inf
+                continue
+            t = min(lo + j, hi - 1)
+            out[i, 3 + j] = br[t, 0] if lo + j < hi else np.inf
+            for c in range(1, 5):
+                out[i, 3 + c * w + j] = br[t, c]
+    return out
+
+
+def _margin_state(offsets, instrument, pos, table, account, default_fraction, out_pos, out_acc):
     """Margin of every position and account, with isolated and cross liquidation prices.
 
     Parameters
@@ -120,8 +157,10 @@ def _margin_state(offsets, instrument, pos, market, br_offsets, br, account, def
     offsets : int64[n_accounts + 1]
         Positions of account ``p`` are rows ``offsets[p]:offsets[p + 1]``.
     instrument : int32[n_positions]
-    pos, market, br_offsets, br, account
+    pos, account
         As described in the module docstring.
+    table : float64[n_instruments, 3 + 5 W]
+        Mark, scale and tiers of each instrument, from :func:`instrument_table`.
     default_fraction : float
         Maintenance margin as a fraction of initial margin where an instrument
         has no tiers (0.5 for 50 %).
@@ -135,8 +174,20 @@ def _margin_state(offsets, instrument, pos, market, br_offsets, br, account, def
         Receives wallet balance, unrealized PnL, equity, gross notional, margin
         used, free margin, margin level (percent), maintenance margin, margin
         ratio, excess liquidity, buying power and the isolated margin total.
+
+    Notes
+    -----
+    Indices are unsigned (no negative-index wrap-around code) and the choices
+    between isolated and cross are selects, not branches; the tier lookup and
+    the liquidation price (see :func:`liquidation_price`) are written out.
     """
     quantity, entry, leverage, isolated, margin = pos
+    w = np.uint64((table.shape[1] - 3) // 5)
+    floor0 = np.uint64(3)
+    rate0 = floor0 + w
+    amount0 = rate0 + w
+    long0 = amount0 + w
+    short0 = long0 + w
     n_p = offsets.shape[0] - 1
     for p in numba.prange(n_p):
         upnl = 0.0
@@ -147,30 +198,26 @@ def _margin_state(offsets, instrument, pos, market, br_offsets, br, account, def
         cross_maint = 0.0
         cross_upnl = 0.0
         top = 0.0
-        for k in range(offsets[p], offsets[p + 1]):
-            i = instrument[k]
+        lo = np.uint64(offsets[p])
+        hi = np.uint64(offsets[p + 1])
+        for k in range(lo, hi):
+            row = table[np.uint64(instrument[k])]
             q = quantity[k]
             lev = leverage[k]
+            e = entry[k]
             top = max(top, lev)
-            px = market[i, 0]
-            u = market[i, 1]
+            px = row[0]
+            u = row[1]
             notional = abs(q) * px * u
-            # the tier lookup and the liquidation price are written out here rather
-            # than called: a call that passes arrays costs reference counting
-            lo = br_offsets[i]
-            hi = br_offsets[i + 1]
-            if lo == hi:
-                rate = default_fraction / lev
-                amount = 0.0
-            else:
-                t = lo
-                for j in range(lo + 1, hi):
-                    t += br[j, 0] <= notional
-                rate = br[t, 1]
-                amount = br[t, 2]
+            t = np.uint64(0)
+            for j in range(np.uint64(1), w):
+                t += np.uint64(row[floor0 + j] <= notional)
+            flat = default_fraction / lev  # computed for every position: a select, not a branch
+            rate = row[rate0 + t] if row[2] != 0.0 else flat
+            amount = row[amount0 + t]
             mm = notional * rate - amount if q != 0.0 else 0.0
             im = notional / lev
-            pnl = q * (px - entry[k]) * u
+            pnl = q * (px - e) * u
             out_pos[k, NOTIONAL] = notional
             out_pos[k, INITIAL] = im
             out_pos[k, MAINT] = mm
@@ -181,45 +228,39 @@ def _margin_state(offsets, instrument, pos, market, br_offsets, br, account, def
             gross += notional
             used += im
             maint += mm
-            if isolated[k]:  # isolated
-                m = margin[k]
-                if m != m:
-                    m = abs(q) * entry[k] * u / lev
-                iso += m
-                out_pos[k, POS_MARGIN] = m
-            else:
-                cross_maint += mm
-                cross_upnl += pnl
-                out_pos[k, POS_MARGIN] = im
+            is_iso = isolated[k]
+            m = margin[k]
+            at_entry = abs(q) * e * u / lev
+            m = m if m == m else at_entry
+            m = m if is_iso else 0.0
+            iso += m
+            cross_maint += 0.0 if is_iso else mm
+            cross_upnl += 0.0 if is_iso else pnl
+            out_pos[k, POS_MARGIN] = m if is_iso else im
         wallet = account[p, 0]
         cross_wallet = wallet - iso
-        for k in range(offsets[p], offsets[p + 1]):
+        for k in range(lo, hi):
             q = quantity[k]
-            if q == 0.0:
-                out_pos[k, LIQ] = np.nan
-                out_pos[k, DIST] = np.nan
-                continue
-            i = instrument[k]
-            px = market[i, 0]
+            row = table[np.uint64(instrument[k])]
+            px = row[0]
             side = 1.0 if q > 0.0 else -1.0
-            if isolated[k]:
-                c = out_pos[k, POS_MARGIN]
-            else:
-                c = (cross_wallet - (cross_maint - out_pos[k, MAINT])
-                     + (cross_upnl - out_pos[k, UPNL]))
-            # = liquidation_price(c, side, size, entry[k], br_offsets, br, i, leverage[k], ...)
-            size = abs(q) * market[i, 1]
-            lo = br_offsets[i]
-            hi = br_offsets[i + 1]
+            c_iso = out_pos[k, POS_MARGIN]
+            c_cross = (cross_wallet - (cross_maint - out_pos[k, MAINT])
+                       + (cross_upnl - out_pos[k, UPNL]))
+            c = c_iso if isolated[k] else c_cross
+            # = liquidation_price(c, side, size, entry[k], ...) over this row's tiers
+            size = abs(q) * row[1]
             base = c - side * size * entry[k]
-            if lo == hi:
-                lp = max(base / (size * (default_fraction / leverage[k] - side)), 0.0)
-            else:
-                col = 3 if side > 0.0 else 4
-                best = side * (base + br[lo, 2]) * br[lo, col]
-                for t in range(lo + 1, hi):
-                    best = max(best, side * (base + br[t, 2]) * br[t, col])
-                lp = max(side * best / size, 0.0)
+            col = long0 if side > 0.0 else short0
+            best = side * (base + row[amount0]) * row[col]
+            for t in range(np.uint64(1), w):
+                best = max(best, side * (base + row[amount0 + t]) * row[col + t])
+            # without tiers: base / (size * (rate - side)), the rate being the flat one
+            tiered = row[2] != 0.0
+            num = side * best if tiered else base
+            den = size if tiered else size * (out_pos[k, RATE] - side)
+            lp = max(num / den, 0.0)
+            lp = lp if q != 0.0 else np.nan
             out_pos[k, LIQ] = lp
             out_pos[k, DIST] = side * (px - lp) / px
         equity = wallet + upnl

@@ -557,8 +557,8 @@ def margin_state(
     account[:, 0] = cash_base[:, 0]
     out_pos = np.empty((n, km.N_POS_FIELDS))
     out_acc = np.empty((bk.n_portfolios, km.N_ACC_FIELDS))
-    args = (bk.offsets, bk.instrument, pos, market, br_offsets, br, account, float(default_maintenance),
-            out_pos, out_acc)
+    table = km.instrument_table(market, br_offsets, br)
+    args = (bk.offsets, bk.instrument, pos, table, account, float(default_maintenance), out_pos, out_acc)
     # large books split over threads; one parallel launch at a time (Numba's fallback
     # threading layer is not thread-safe), so a concurrent caller runs on its own thread
     if n >= km.PARALLEL_POSITIONS and _PARALLEL.acquire(blocking=False):
