@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pmcore.errors import ValidationError
-from pmcore.kernels.optimize import hrp_bisect, risk_budget_ccd
+from pmcore.kernels.optimize import covariance_screen, hrp_bisect, risk_budget_ccd
 from pmcore.optimize import hrp, risk_parity
 
 
@@ -63,6 +63,109 @@ def test_ccd_kernel_matches_python_twin(seed, n):
     assert k1 == k2 > 0
     np.testing.assert_allclose(y1, y2, rtol=1e-12)
     np.testing.assert_allclose(y1 * (S @ y1), b, rtol=1e-10)
+
+
+def test_tolerance_is_certified_and_looser_is_cheaper(sp500):
+    _, _, cov = sp500
+    tight, loose = risk_parity(cov), risk_parity(cov, tol=1e-3)
+    for res, tol in ((tight, 1e-8), (loose, 1e-3)):  # fun is recomputed from the returned weights
+        b = np.full(len(res.x), 1 / len(res.x))
+        assert res.fun == pytest.approx(np.max(np.abs(res.risk_contributions - b) / b), abs=1e-15)
+        assert res.fun <= tol
+    assert loose.iterations < tight.iterations
+    assert risk_parity(cov, tol=1e-12).fun <= 1e-12
+
+
+def test_frames_give_the_numpy_answer(sp500):
+    import polars as pl
+    import pyarrow as pa
+
+    _, _, cov = sp500
+    ref = risk_parity(cov.to_numpy()).x
+    for frame in (cov, pl.from_pandas(cov), pa.Table.from_pandas(cov, preserve_index=False)):
+        np.testing.assert_array_equal(risk_parity(frame).x, ref)
+
+
+# indefinite "covariances": eigenvalues of these correlation matrices are 1 - 0.9 sqrt(2), -0.8, -0.6
+COPOSITIVE = np.array([[1, 0.9, 0.9], [0.9, 1, 0], [0.9, 0, 1.0]])
+SADDLE = np.array([[1, 0.9, -0.9], [0.9, 1, 0.9], [-0.9, 0.9, 1.0]])
+DIVERGES = np.array([[1, -0.8, -0.8], [-0.8, 1, -0.8], [-0.8, -0.8, 1.0]])
+
+
+def test_indefinite_cov_raises_a_clear_error():
+    for bad in (DIVERGES, np.array([[1.0, 2.0], [2.0, 1.0]])):  # solver diverges; a 2x2 minor < 0
+        with pytest.raises(ValidationError, match="is not positive semi-definite"):
+            risk_parity(bad)
+    for bad in (COPOSITIVE, SADDLE, DIVERGES):
+        with pytest.raises(ValidationError, match="is not positive semi-definite"):
+            risk_parity(bad, check_psd=True)
+    asym = _cov(3, 5)
+    asym[0, 1] += 1e-6
+    with pytest.raises(ValidationError, match="is not symmetric"):
+        risk_parity(asym)
+    nan = _cov(3, 5)
+    nan[2, 4] = np.nan
+    with pytest.raises(ValidationError, match="NaN"):
+        risk_parity(nan)
+
+
+def test_certificate_without_psd_check_is_what_the_docs_say():
+    """Documented limit of the default (no O(n^3) PSD test): an indefinite matrix on which the
+    sweeps reach a stationary point gives that point, whose risk contributions equal the budgets."""
+    for bad in (COPOSITIVE, SADDLE):
+        res = risk_parity(bad)
+        rc = res.x * (bad @ res.x) / (res.x @ bad @ res.x)
+        assert np.max(np.abs(rc - 1 / 3)) * 3 <= 1e-8 and res.volatility > 0
+
+
+def test_pairwise_deleted_correlations_are_rejected():
+    """Correlations from pairwise-complete observations (pandas' DataFrame.corr with NaN): the
+    typical indefinite input in practice."""
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    checked = 0
+    while checked < 10:
+        x = rng.normal(size=(60, 30))
+        x[rng.random(x.shape) < 0.5] = np.nan
+        corr = pd.DataFrame(x).corr().to_numpy()
+        if np.linalg.eigvalsh(corr)[0] < -1e-6:
+            with pytest.raises(ValidationError, match="is not positive semi-definite"):
+                risk_parity(corr)
+            checked += 1
+
+
+def _screen_reference(C, rtol):
+    d = np.diag(C)
+    if not (np.isfinite(C).all() and (d > 0).all()):
+        return 1
+    if np.abs(C - C.T).max() > rtol * d.max():
+        return 1
+    iu = np.triu_indices(len(C), 1)
+    return int((C[iu] ** 2 > np.outer(d, d)[iu] * (1 + 1e-12)).any())
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 5000), n=st.integers(1, 70), defect=st.sampled_from(["none", "asym", "tiny_asym",
+       "nan", "inf", "zero_var", "neg_var", "minor"]))
+def test_covariance_screen_matches_reference_and_twin(seed, n, defect):
+    C = _cov(seed, n)
+    rng = np.random.default_rng(seed)
+    i, j = int(rng.integers(n)), int(rng.integers(n))
+    if defect == "asym" and i != j:
+        C[i, j] += 1e-6
+    elif defect == "tiny_asym" and i != j:
+        C[i, j] += 1e-15  # within 1e-10 relative: accepted, reported as asymmetric
+    elif defect in ("nan", "inf"):
+        C[i, j] = np.nan if defect == "nan" else np.inf
+    elif defect in ("zero_var", "neg_var"):
+        C[i, i] = 0.0 if defect == "zero_var" else -0.01
+    elif defect == "minor" and i != j:
+        C[i, j] = C[j, i] = 1.01 * np.sqrt(C[i, i] * C[j, j])
+    status, asym = covariance_screen(C, 1e-10)
+    assert (status, asym) == covariance_screen.py_func(C, 1e-10)
+    assert status == _screen_reference(C, 1e-10)
+    if status == 0:
+        assert asym == np.abs(C - C.T).max()
 
 
 def test_hrp_matches_pypfopt_single_linkage(sp500):

@@ -409,7 +409,7 @@ def _budgeting_point(Sigma, spec: Spec, base: Spec):
             return None
         from .riskbudget import risk_parity
 
-        x = risk_parity(Sigma, budgets=bound).x_raw * spec.budget
+        x = risk_parity(Sigma, budgets=bound, tol=1e-12).x_raw * spec.budget  # below the 1e-10 check next
         if _rc_violation(x, Sigma, spec) <= 1e-10 and S.check_solution(x, base, []):
             return x
         raise InfeasibleError("the risk-budgeting portfolio that these bounds force breaks other constraints",

@@ -79,11 +79,13 @@ def risk_parity(cov: Any, mu: Any = None, /, *, budgets: Any = None, risk_free: 
     is then certified: the risk contributions recomputed from the returned
     weights equal the budgets to ``tol`` and :math:`w^\\top\\Sigma w > 0`. When
     the solver diverges or the certificate fails, the full PSD test runs and an
-    indefinite ``cov`` raises :class:`~pmcore.errors.ValidationError`. An
-    indefinite matrix that is copositive (no negative curvature on weights
-    :math:`\\ge 0`, e.g. all correlations positive) can still have a point with
-    :math:`RC = b`, which is then returned; pass ``check_psd=True`` to reject
-    such input at the price of the factorization.
+    indefinite ``cov`` raises :class:`~pmcore.errors.ValidationError` (as it
+    does for the indefinite correlations of pairwise-deleted data, where the
+    sweeps diverge). The certificate is about the answer, not the input: an
+    indefinite matrix on which the sweeps reach a stationary point of the then
+    non-convex problem (a point with :math:`RC = b`) gives that point; pass
+    ``check_psd=True`` to reject every indefinite ``cov`` at the price of the
+    factorization.
 
     Examples
     --------
