@@ -172,3 +172,16 @@ def test_instrument_table_matches_reference(seed, n_i, with_tiers):
     got = km.instrument_table(market, br_offsets, br)
     np.testing.assert_array_equal(got, instrument_table_ref(market, br_offsets, br))
     np.testing.assert_array_equal(km.instrument_table.py_func(market, br_offsets, br), got)
+
+
+@given(values=st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=True),
+                                 st.sampled_from([0.0, -0.0, 1.0, 125.0])), max_size=20),
+       nan_ok=st.booleans())
+def test_first_outside_matches_numpy(values, nan_ok):
+    v = np.array(values, dtype=np.float64)
+    for lo, hi in ((1.0, 125.0), (0.0, np.finfo(np.float64).max)):
+        with np.errstate(invalid="ignore"):
+            bad = ~((v >= lo) & (v <= hi)) & ~(np.isnan(v) & nan_ok)
+        want = int(np.flatnonzero(bad)[0]) if bad.any() else -1
+        assert km.first_outside(v, lo, hi, nan_ok) == want
+        assert km.first_outside.py_func(v, lo, hi, nan_ok) == want

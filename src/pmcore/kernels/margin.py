@@ -115,6 +115,23 @@ def liquidation_price(c, side, size, entry, br_offsets, br, i, leverage, default
 
 
 @jit
+def first_outside(values, lo, hi, nan_ok):
+    """Index of the first value not in ``[lo, hi]`` (NaN counts as outside unless ``nan_ok``), or -1.
+
+    One pass without temporaries: the public layer's range checks of per-position
+    options (a million leverages cost a few boolean arrays otherwise).
+    """
+    for k in range(values.shape[0]):
+        v = values[k]
+        if v != v:
+            if not nan_ok:
+                return k
+        elif not (lo <= v <= hi):
+            return k
+    return -1
+
+
+@jit
 def instrument_table(market, br_offsets, br):
     """The per-instrument ``table`` of :func:`margin_state`: mark, scale and the tiers in one row.
 

@@ -40,9 +40,8 @@ _POSITION_COLUMNS = (
 
 
 def _check_leverage(values: np.ndarray, arg: str, column: str | None) -> None:
-    bad = ~((values >= 1.0) & (values <= MAX_LEVERAGE))
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
+    row = int(km.first_outside(values, 1.0, MAX_LEVERAGE, False))
+    if row >= 0:
         raise ValidationError("is out of range", argument=arg, column=column,
                               row=row if values.ndim and len(values) > 1 or column else None,
                               value=float(values[row]), expected="a leverage from 1 to 125")
@@ -161,10 +160,8 @@ def _parse_mode(table: Any, arg: str, column: str | None) -> np.ndarray:
 def _parse_margin(table: Any, arg: str, column: str | None) -> np.ndarray:
     if isinstance(table, np.ndarray) and table.dtype.kind == "f":
         vals = table.astype(np.float64, copy=False)
-        with np.errstate(invalid="ignore"):
-            bad = (vals < 0) | (vals == np.inf)
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
+        row = int(km.first_outside(vals, 0.0, np.finfo(np.float64).max, True))  # NaN: at entry
+        if row >= 0:
             raise ValidationError("holds an invalid margin", argument=arg, row=row,
                                   value=float(vals[row]), expected="a finite amount >= 0, or NaN")
         return vals
@@ -176,9 +173,8 @@ def _parse_margin(table: Any, arg: str, column: str | None) -> np.ndarray:
     col = table.column(name)
     arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
     vals = arr.to_numpy(zero_copy_only=False).astype(np.float64)  # nulls: NaN (entry margin)
-    bad = (vals < 0) | np.isinf(vals)
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
+    row = int(km.first_outside(vals, 0.0, np.finfo(np.float64).max, True))
+    if row >= 0:
         raise ValidationError("holds an invalid margin", argument=arg, column=column, row=row,
                               value=float(vals[row]), expected="a finite amount >= 0, or null")
     return vals
