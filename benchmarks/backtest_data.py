@@ -53,7 +53,7 @@ def target_weights(columns) -> dict:
 
 
 def run_pmcore(prices: np.ndarray, dates: np.ndarray, target: np.ndarray, costs_from: str = "trades"):
-    from pmcore.rebalance.backtest import backtest
+    from pmcore.rebalance import backtest
 
     return backtest(prices, target, dates=dates, frequency="monthly", commission_bps=RATE_BPS[0],
                     half_spread_bps=RATE_BPS[1], costs_from=costs_from)

@@ -139,6 +139,32 @@ _EXPORTS: dict[str, str] = {
     "risk_parity": "optimize",
     "robust_mean_variance": "optimize",
     "sample_covariance": "optimize",
+    "BacktestResult": "rebalance",
+    "CostModel": "rebalance",
+    "Drift": "rebalance",
+    "LiquiditySchedule": "rebalance",
+    "LotSelection": "rebalance",
+    "Netting": "rebalance",
+    "OptimalRebalance": "rebalance",
+    "PolicyContext": "rebalance",
+    "RebalanceLog": "rebalance",
+    "TradeList": "rebalance",
+    "TriggerDecision": "rebalance",
+    "WashSaleCheck": "rebalance",
+    "avoid_wash_sales": "rebalance",
+    "backtest": "rebalance",
+    "check_lots": "rebalance",
+    "check_triggers": "rebalance",
+    "drift": "rebalance",
+    "estimate_costs": "rebalance",
+    "liquidity_schedule": "rebalance",
+    "net_sleeves": "rebalance",
+    "optimal_rebalance": "rebalance",
+    "optimizer_policy": "rebalance",
+    "rebalance_log": "rebalance",
+    "select_lots": "rebalance",
+    "trade_list": "rebalance",
+    "wash_sale_violations": "rebalance",
     "Ledger": "cash",
     "BusinessCalendar": "cash",
     "cash_balances": "cash",
@@ -161,7 +187,7 @@ _EXPORTS: dict[str, str] = {
 }
 
 # subpackages reachable as attributes (``pm.metrics``, ``pm.datasets``, ...)
-_SUBMODULES = ('datasets', 'report', 'frames', 'kernels', 'state', 'margin', 'metrics', 'attribution', 'optimize', 'cash')
+_SUBMODULES = ('datasets', 'report', 'frames', 'kernels', 'state', 'margin', 'metrics', 'attribution', 'optimize', 'rebalance', 'cash')
 
 __all__ = sorted(_EXPORTS) + sorted(_SUBMODULES) + ["__version__"]
 
@@ -329,6 +355,34 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         risk_parity,
         robust_mean_variance,
         sample_covariance,
+    )
+    from .rebalance import (  # noqa: F401
+        BacktestResult,
+        CostModel,
+        Drift,
+        LiquiditySchedule,
+        LotSelection,
+        Netting,
+        OptimalRebalance,
+        PolicyContext,
+        RebalanceLog,
+        TradeList,
+        TriggerDecision,
+        WashSaleCheck,
+        avoid_wash_sales,
+        backtest,
+        check_lots,
+        check_triggers,
+        drift,
+        estimate_costs,
+        liquidity_schedule,
+        net_sleeves,
+        optimal_rebalance,
+        optimizer_policy,
+        rebalance_log,
+        select_lots,
+        trade_list,
+        wash_sale_violations,
     )
     from .state import (  # noqa: F401
         BatchImpact,

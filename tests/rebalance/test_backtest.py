@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pmcore.kernels import backtest as K
-from pmcore.rebalance.backtest import backtest
+from pmcore.rebalance import backtest
 
 
 def twin(prices, days, flows, calendar, target, rates, threshold, min_interval, long_term, mode,

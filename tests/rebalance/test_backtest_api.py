@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import pmcore as pm
 from pmcore.errors import ValidationError
 from pmcore.frames import from_arrow
-from pmcore.rebalance.backtest import BacktestResult, PolicyContext, backtest, optimizer_policy
+from pmcore.rebalance import BacktestResult, PolicyContext, backtest, optimizer_policy
 
 ASSETS = ["SPY", "AGG", "GLD"]
 TARGET = {"SPY": 0.6, "AGG": 0.35, "GLD": 0.05}

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pmcore.rebalance.backtest import backtest
+from pmcore.rebalance import backtest
 
 bt = pytest.importorskip("bt")
 cvx = pytest.importorskip("cvxportfolio")

@@ -40,7 +40,7 @@ def section() -> str:
     >>> "monthly" in text and "Sharpe" in text
     True
     """
-    from ..rebalance.backtest import backtest
+    from ..rebalance import backtest
 
     prices = sample_prices()
     runs = [

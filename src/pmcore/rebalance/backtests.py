@@ -83,7 +83,7 @@ def optimizer_policy(optimizer: Callable, /, *, lookback: int = 252, min_history
     --------
     >>> import numpy as np
     >>> import pmcore as pm
-    >>> from pmcore.rebalance.backtest import backtest, optimizer_policy
+    >>> from pmcore.rebalance import backtest, optimizer_policy
     >>> rng = np.random.default_rng(0)
     >>> prices = 100 * np.cumprod(1 + rng.normal(0, [0.01, 0.02, 0.03], (400, 3)), axis=0)
     >>> res = backtest(prices, optimizer_policy(pm.min_variance, lookback=100), frequency=21)
@@ -356,7 +356,7 @@ def backtest(
     Examples
     --------
     >>> import numpy as np
-    >>> from pmcore.rebalance.backtest import backtest
+    >>> from pmcore.rebalance import backtest
     >>> prices = np.array([[100.0, 50.0], [110.0, 50.0], [121.0, 50.0]])
     >>> res = backtest(prices, [0.5, 0.5], frequency="daily", initial_value=1000.0)
     >>> res.equity.round(2).tolist()    # +5 % a day: half the book gains 10 %
