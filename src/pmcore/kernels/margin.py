@@ -118,15 +118,19 @@ def liquidation_price(c, side, size, entry, br_offsets, br, i, leverage, default
 def first_outside(values, lo, hi, nan_ok):
     """Index of the first value not in ``[lo, hi]`` (NaN counts as outside unless ``nan_ok``), or -1.
 
-    One pass without temporaries: the public layer's range checks of per-position
-    options (a million leverages cost a few boolean arrays otherwise).
+    One pass without temporaries or branches (it vectorizes), then a search only
+    when something is out of range: the public layer's range checks of
+    per-position options (a million leverages cost a few boolean arrays otherwise).
     """
+    n_bad = 0
     for k in range(values.shape[0]):
         v = values[k]
-        if v != v:
-            if not nan_ok:
-                return k
-        elif not (lo <= v <= hi):
+        n_bad += 1 - np.int64(((lo <= v) & (v <= hi)) | ((v != v) & nan_ok))
+    if n_bad == 0:
+        return -1
+    for k in range(values.shape[0]):
+        v = values[k]
+        if not (((lo <= v) & (v <= hi)) | ((v != v) & nan_ok)):
             return k
     return -1
 
