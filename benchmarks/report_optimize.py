@@ -11,7 +11,10 @@ is the peer's time over pmcore's. Times are the best of up to 50 runs within a
 budget of 1-2 s after a warm-up (Numba compilation excluded), so fast calls get
 many samples on a loaded machine; peers slower than about a second are timed
 once or twice after their warm-up. The "max |dw|" column is the largest
-weight difference against pmcore where the problems are identical. The goals
+weight difference against pmcore where the problems are identical; for risk
+parity it also gives each result's largest relative risk-contribution error
+(riskparityportfolio's default stops at about 1e-2, pmcore's at 1e-8; the
+erc_rpp_accuracy row runs pmcore to riskparityportfolio's default accuracy). The goals
 column states the issue's speed target for N = 500 and whether this run met it.
 The machine's load average is printed (and written) with the table: on a shared
 machine absolute times are pessimistic, the ratios (same run) are what count.
@@ -43,6 +46,7 @@ GOALS = {
     ("frontier_50", "pypfopt"): 10.0,
     ("erc", "riskparityportfolio"): 1.0,
     ("erc", "riskparityportfolio_rc_1e-8"): 1.0,  # the same goal at the accuracy the issue asks of pmcore
+    ("erc_rpp_accuracy", "riskparityportfolio"): 1.0,  # pmcore stopped at riskparityportfolio's default accuracy
     ("erc", "riskfolio"): 100.0,
     ("erc", "skfolio"): 100.0,
     ("hrp", "skfolio"): 30.0,
@@ -83,6 +87,15 @@ def weights_of(out, n: int):
         return None
 
 
+def _rc(workload: str, d: dict, w) -> str:
+    """For risk parity: the largest relative risk-contribution error of the weights (the accuracy each ran to)."""
+    if not workload.startswith("erc") or w is None:
+        return ""
+    import optimize_suites as suites
+
+    return f" (RC err {suites.rc_error(d['cov'], w):.0e})"
+
+
 def _ms(t: float) -> str:
     return f"{t * 1e3:.2f} ms" if t < 1.0 else f"{t:.2f} s"
 
@@ -110,9 +123,9 @@ def measure(only: set | None) -> list[dict]:
                 continue
             t_pm, out_pm = best(impls["pmcore"](d))
             w_pm = weights_of(out_pm, n)
-            rows.append(dict(workload=workload, n=n, impl="pmcore", time=t_pm, ratio=None, dw="", goal="",
-                             note=""))
-            print(f"{workload:<16}{n:>5}  {'pmcore':<22}{_ms(t_pm):>12}")
+            rows.append(dict(workload=workload, n=n, impl="pmcore", time=t_pm, ratio=None, dw=_rc(workload, d, w_pm),
+                             goal="", note=""))
+            print(f"{workload:<16}{n:>5}  {'pmcore':<22}{_ms(t_pm):>12}{'':>18}{rows[-1]['dw']:>11}")
             for impl, make in impls.items():
                 if impl == "pmcore":
                     continue
@@ -133,7 +146,7 @@ def measure(only: set | None) -> list[dict]:
                     continue
                 w = weights_of(out, n)
                 if w is not None and w_pm is not None and workload != "frontier_50":
-                    row["dw"] = f"{np.max(np.abs(w - w_pm)):.1e}"
+                    row["dw"] = f"{np.max(np.abs(w - w_pm)):.1e}" + _rc(workload, d, w)
                 row.update(time=t, ratio=t / t_pm, goal=_goal(workload, impl, n, t / t_pm))
                 rows.append(row)
                 print(f"{'':<16}{n:>5}  {impl:<22}{_ms(t):>12}{t / t_pm:>17.1f}x{row['dw']:>11}  {row['goal']}")
