@@ -149,7 +149,7 @@ def measure(only: set | None) -> list[dict]:
                     row["dw"] = f"{np.max(np.abs(w - w_pm)):.1e}" + _rc(workload, d, w)
                 row.update(time=t, ratio=t / t_pm, goal=_goal(workload, impl, n, t / t_pm))
                 rows.append(row)
-                print(f"{'':<16}{n:>5}  {impl:<22}{_ms(t):>12}{t / t_pm:>17.1f}x{row['dw']:>11}  {row['goal']}")
+                print(f"{'':<16}{n:>5}  {impl:<22}{_ms(t):>12}{t / t_pm:>17.1f}x {row['dw']:>10}  {row['goal']}")
             sys.stdout.flush()
     return rows
 

@@ -106,20 +106,23 @@ def risk_parity(cov: Any, mu: Any = None, /, *, budgets: Any = None, risk_free: 
     Sigma, assets, verified = _covariance(cov, repair_psd=repair_psd, check_psd=check_psd)
     mu_arr = None if mu is None else as_vector(mu, "mu", assets)[0]
     n = len(assets)
-    b = np.full(n, 1.0 / n) if budgets is None else per_asset(budgets, "budgets", assets, fill=0.0)
-    if (b < 0).any() or b.sum() <= 0:
-        raise ValidationError("must be non-negative with a positive sum", argument="budgets",
-                              value=float(b.min()))
-    b = b / b.sum()
-    held = b > 0
-    idx = np.flatnonzero(held)
-    S = Sigma if held.all() else np.ascontiguousarray(Sigma[np.ix_(idx, idx)])
-    d = np.diag(S)
-    if (d <= 0).any():
-        i = idx[int(np.flatnonzero(d <= 0)[0])]
+    if budgets is None:
+        bb = np.full(n, 1.0 / n)
+        idx, S = slice(None), Sigma
+    else:
+        b = per_asset(budgets, "budgets", assets, fill=0.0)
+        if (b < 0).any() or b.sum() <= 0:
+            raise ValidationError("must be non-negative with a positive sum", argument="budgets",
+                                  value=float(b.min()))
+        held = b > 0
+        idx = np.flatnonzero(held)
+        bb = b[idx] / b.sum()
+        S = Sigma if held.all() else np.ascontiguousarray(Sigma[np.ix_(idx, idx)])
+    d = S.diagonal()
+    if not (d > 0).all():
+        i = np.arange(n)[idx][int(np.flatnonzero(d <= 0)[0])]
         raise ValidationError("has a zero variance", argument="cov", column=str(assets[i]),
                               expected="a positive variance for every asset with a risk budget")
-    bb = b[idx]
     y = np.sqrt(bb / d)  # risk budgeting portfolio of the diagonal of S (the kernel scales it)
     sweeps, target = 0, float(tol)
     for _ in range(4):  # the kernel's incremental S y drifts by rounding: certify on a fresh product
@@ -130,8 +133,11 @@ def risk_parity(cov: Any, mu: Any = None, /, *, budgets: Any = None, risk_free: 
             raise SolverError(f"risk budgeting did not reach tol={tol:g} in {max_sweeps} sweeps",
                               remedy="raise max_sweeps or tol")
         sweeps += k
-        x = np.zeros(n)
-        x[idx] = y / y.sum()
+        if budgets is None:
+            x = y / y.sum()
+        else:
+            x = np.zeros(n)
+            x[idx] = y / y.sum()
         w = x.copy()
         j = int(np.argmax(w))
         w[j] += 1.0 - math.fsum(w.tolist())
