@@ -339,14 +339,42 @@ def test_alpha_beta_rows_twin(x):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12, equal_nan=True)
 
 
-@given(matrices(max_rows=50, max_cols=5), st.integers(1, 12), st.integers(0, 1))
+@given(matrices(max_rows=50, max_cols=5, elements=st.one_of(finite, maybe_nan)),
+       st.integers(1, 12), st.integers(0, 1))
 def test_rolling_mean_std_rows_twin(x, window, ddof):
     rate = np.array([0.0002])
     x = np.ascontiguousarray(x)
-    for what, rtol, atol in ((2, 1e-9, 1e-13), (0, 1e-7, 1e-9)):
+    got = {}
+    for what, rtol, atol in ((2, 1e-9, 1e-13), (0, 1e-7, 1e-9), (1, None, None)):
         (rows,) = both(kr.rolling_mean_std_rows, x, rate, 0, window, ddof, what, 1.0, out_shapes=[x.shape])
+        got[what] = rows
+        if rtol is None:
+            continue
         (cols,) = both(kr.rolling_mean_std, x, rate, 0, window, ddof, what, 1.0, out_shapes=[x.shape])
         np.testing.assert_allclose(rows, cols, rtol=rtol, atol=atol)
+    # the Sharpe path (its own loop, with a fast path for windows without NaN)
+    with np.errstate(all="ignore"):
+        np.testing.assert_allclose(got[1], got[2] / got[0], rtol=1e-12, equal_nan=True)
+
+
+@given(matrices(min_rows=1, max_rows=60, max_cols=5, elements=finite), st.integers(1, 15))
+def test_rolling_sharpe_rows_against_numpy(x, window):
+    """Full windows (no NaN): the row kernel's Sharpe against numpy's mean / std."""
+    x = np.ascontiguousarray(x)
+    (got,) = both(kr.rolling_mean_std_rows, x, np.array([0.0]), 0, window, 1, 1, 3.0, out_shapes=[x.shape])
+
+    def sharpe(v):
+        if len(v) < 2:
+            return np.nan
+        sd = 0.0 if v.min() == v.max() else v.std(ddof=1)
+        with np.errstate(all="ignore"):
+            return v.mean() / sd * 3.0
+
+    want = ref_rolling(x, window, sharpe)
+    # a mean near 0 over a std near 0 is ill-conditioned: compare where sd is not tiny
+    sd = ref_rolling(x, window, lambda v: v.std(ddof=1) if len(v) > 1 else np.nan)
+    ok = ~(sd < 1e-6)
+    np.testing.assert_allclose(got[ok], want[ok], rtol=1e-7, atol=1e-9)
 
 
 def test_rolling_constant_window_after_volatile_one():

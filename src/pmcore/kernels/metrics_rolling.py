@@ -62,12 +62,18 @@ def _window_mean_var(x, r, r_step, j, start, stop):
 
 
 @jit
-def _pick(what, mean, std):
+def _result(what, mean, ss, den, scale):
+    # the statistic from a window's mean and sum of squared deviations ss
+    # (den = present values - ddof); one expression for both kernels, so
+    # they agree to the last bit on equal sums. Sharpe as mean * sqrt(den / ss)
+    # (ss = 0 gives +-inf, or NaN for a zero mean): fewer divisions
+    if what == 2:
+        return mean * scale
+    if not den > 0.0:
+        return np.nan
     if what == 0:
-        return std
-    if what == 1:
-        return mean / std
-    return mean
+        return np.sqrt(max(ss, 0.0) / den) * scale
+    return mean * np.sqrt(np.float64(den) / max(ss, 0.0)) * scale
 
 
 @jit
@@ -138,21 +144,18 @@ def rolling_mean_std(x, r, r_step, window, ddof, what, scale, out):
             if count == 0:
                 out[t, j] = np.nan
                 continue
-            constant = last_change <= first_valid
-            mean = prev if constant else shift + s1 / count
-            if count - ddof <= 0:
-                std = np.nan
-            elif constant:
-                std = 0.0
+            if last_change <= first_valid:  # constant window: exact
+                mean = prev
+                ss = 0.0
             else:
-                ss = s2 - s1 * s1 / count
+                inv = 1.0 / count
+                mean = shift + s1 * inv
+                ss = s2 - s1 * s1 * inv
                 if ss < _CANCEL * peak:
                     # heavy cancellation (variance tiny next to the shifted
                     # second moment): recompute this window exactly
                     mean, ss = _window_mean_var(x, r, r_step, j, start, t + 1)
-                var = ss / (count - ddof)
-                std = np.sqrt(var) if var > 0.0 else 0.0
-            out[t, j] = _pick(what, mean, std) * scale
+            out[t, j] = _result(what, mean, ss, float(count - ddof), scale)
 
 
 @jit
@@ -347,75 +350,114 @@ def rolling_max_drawdown(x, window, include_start, out):
 def rolling_mean_std_rows(x, r, r_step, window, ddof, what, scale, out):
     """:func:`rolling_mean_std` for a C-contiguous matrix (series innermost).
 
-    Constant windows are caught by the cancellation test (their variance is
-    rounding residue next to the largest shifted second moment since the
-    last recompute) and recomputed exactly.
+    One loop per row adds the entering row and removes the leaving one for
+    every series (per-series sums in small arrays, so the matrix streams
+    through once), a second writes the row's results. Constant windows are
+    caught by the cancellation test (their variance is rounding residue
+    next to the largest shifted second moment since the last recompute)
+    and recomputed exactly, as are other heavily cancelled windows.
     """
     n_obs, n_series = x.shape
     shift = np.zeros(n_series)
     for j in range(n_series):
         shift[j] = _first_present(x, j) - r[0] if n_obs else 0.0
-    count = np.zeros(n_series, np.int64)
+    count = np.zeros(n_series)  # a float: the row loops vectorize
     s1 = np.zeros(n_series)
     s2 = np.zeros(n_series)
     peak = np.zeros(n_series)
-    mean = np.empty(n_series)
-    ss = np.empty(n_series)
+    due = window  # next window start at which the sums are recomputed
+    missing = 0  # missing values in the current windows of all series
     for t in range(n_obs):
         rt = r[t * r_step]
-        for j in range(n_series):
-            v = x[t, j] - rt
-            ok = v == v
-            d = v - shift[j] if ok else 0.0
-            count[j] += ok
-            s1[j] += d
-            s2[j] += d * d
-            peak[j] = max(peak[j], s2[j])
+        row = x[t]
         start = t - window + 1
         if start > 0:
             ru = r[(start - 1) * r_step]
+            old = x[start - 1]
             for j in range(n_series):
-                u = x[start - 1, j] - ru
-                ok = u == u
-                d = u - shift[j] if ok else 0.0
-                count[j] -= ok
-                s1[j] -= d
-                s2[j] -= d * d
-        if start >= window and start % window == 0:
-            count[:] = 0
+                v = row[j] - rt
+                u = old[j] - ru
+                ok_v = v == v
+                ok_u = u == u
+                d = v - shift[j] if ok_v else 0.0
+                e = u - shift[j] if ok_u else 0.0
+                count[j] = (count[j] + (1.0 if ok_v else 0.0)) - (1.0 if ok_u else 0.0)
+                missing += (0 if ok_v else 1) - (0 if ok_u else 1)
+                s1[j] = (s1[j] + d) - e
+                a = s2[j] + d * d
+                peak[j] = max(peak[j], a)
+                s2[j] = a - e * e
+        else:
+            for j in range(n_series):
+                v = row[j] - rt
+                ok_v = v == v
+                d = v - shift[j] if ok_v else 0.0
+                count[j] += 1.0 if ok_v else 0.0
+                missing += 0 if ok_v else 1
+                s1[j] += d
+                a = s2[j] + d * d
+                s2[j] = a
+                peak[j] = max(peak[j], a)
+        if start == due:
+            # recompute the window's sums from scratch to reset drift
+            due += window
+            count[:] = 0.0
             s1[:] = 0.0
             s2[:] = 0.0
             for m in range(start, t + 1):
                 rm = r[m * r_step]
+                xm = x[m]
                 for j in range(n_series):
-                    w = x[m, j] - rm
+                    w = xm[j] - rm
                     ok = w == w
                     d = w - shift[j] if ok else 0.0
-                    count[j] += ok
+                    count[j] += 1.0 if ok else 0.0
                     s1[j] += d
                     s2[j] += d * d
-            for j in range(n_series):
-                peak[j] = s2[j]
+            peak[:] = s2
+        out_t = out[t]
         if start < 0:
-            for j in range(n_series):
-                out[t, j] = np.nan
+            out_t[:] = np.nan
             continue
         rare = False
-        for j in range(n_series):
-            c = float(count[j])
-            mean[j] = shift[j] + s1[j] / c
-            ss[j] = s2[j] - s1[j] * s1[j] / c
-            rare |= ss[j] < _CANCEL * peak[j]
+        # the expressions of _result, one loop per statistic: they vectorize
+        if what == 1 and missing == 0:
+            # every window full: one count, one reciprocal for the whole row
+            c = np.float64(window)  # np.float64: the Python twin divides by 0 as numpy does
+            inv = 1.0 / c
+            den = c - ddof
+            for j in range(n_series):
+                mean = shift[j] + s1[j] * inv
+                ss = s2[j] - s1[j] * s1[j] * inv
+                rare |= ss < _CANCEL * peak[j]
+                out_t[j] = mean * np.sqrt(den / max(ss, 0.0)) * scale if den > 0.0 else np.nan
+        elif what == 1:
+            for j in range(n_series):
+                c = count[j]
+                inv = 1.0 / c
+                mean = shift[j] + s1[j] * inv
+                ss = s2[j] - s1[j] * s1[j] * inv
+                rare |= ss < _CANCEL * peak[j]
+                den = c - ddof
+                out_t[j] = mean * np.sqrt(den / max(ss, 0.0)) * scale if den > 0.0 else np.nan
+        elif what == 0:
+            for j in range(n_series):
+                c = count[j]
+                ss = s2[j] - s1[j] * s1[j] * (1.0 / c)
+                rare |= ss < _CANCEL * peak[j]
+                den = c - ddof
+                out_t[j] = np.sqrt(max(ss, 0.0) / den) * scale if den > 0.0 else np.nan
+        else:
+            for j in range(n_series):
+                c = count[j]
+                inv = 1.0 / c
+                ss = s2[j] - s1[j] * s1[j] * inv
+                rare |= ss < _CANCEL * peak[j]
+                out_t[j] = (shift[j] + s1[j] * inv) * scale
         if rare:
             for j in range(n_series):
-                if ss[j] < _CANCEL * peak[j] and count[j] > 0:
-                    mean[j], ss[j] = _window_mean_var(x, r, r_step, j, start, t + 1)
-        for j in range(n_series):
-            den = float(count[j] - ddof)
-            std = np.sqrt(max(ss[j], 0.0) / den) if den > 0.0 else np.nan
-            if what == 0:
-                out[t, j] = std * scale
-            elif what == 1:
-                out[t, j] = mean[j] / std * scale
-            else:
-                out[t, j] = mean[j] * scale
+                c = count[j]
+                ss = s2[j] - s1[j] * s1[j] * (1.0 / c)
+                if ss < _CANCEL * peak[j] and c > 0.0:
+                    mean, ss = _window_mean_var(x, r, r_step, j, start, t + 1)
+                    out_t[j] = _result(what, mean, ss, c - ddof, scale)
