@@ -312,6 +312,29 @@ def test_negative_isolated_margin():
         binance(margin_mode="isolated", isolated_margin=[-1.0, 5.0])
 
 
+@pytest.mark.parametrize("kwargs, message, row, value", [
+    ({"leverage": [10.0, float("nan")]}, "out of range", 1, None),
+    ({"leverage": [0.5, 10.0]}, "out of range", 0, 0.5),
+    ({"leverage": [10.0, float("inf")]}, "out of range", 1, float("inf")),
+    ({"margin_mode": "isolated", "isolated_margin": [5.0, float("inf")]}, "invalid margin", 1, float("inf")),
+    ({"margin_mode": "isolated", "isolated_margin": [float("-inf"), 5.0]}, "invalid margin", 0,
+     float("-inf")),
+])
+def test_per_position_range_checks_name_the_first_bad_row(kwargs, message, row, value):
+    with pytest.raises(pm.ValidationError, match=message) as err:
+        binance(**kwargs)
+    assert err.value.row == row
+    if value is not None:
+        assert err.value.value == value
+
+
+def test_nan_isolated_margin_means_entry_margin():
+    # NaN is in range for isolated_margin (the entry notional / leverage), -0.0 is 0
+    got = binance(margin_mode="isolated", isolated_margin=[float("nan"), -0.0])
+    want = binance(margin_mode="isolated", isolated_margin=[float("nan"), 0.0])
+    np.testing.assert_array_equal(got.position_matrix_, want.position_matrix_)
+
+
 def _brackets(**cols):
     base = {"instrument_id": ["BTCUSDT", "BTCUSDT", "BTCUSDT"],
             "notional_floor": [0.0, 5e4, 2.5e5], "maintenance_rate": [0.004, 0.005, 0.01]}
