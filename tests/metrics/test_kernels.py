@@ -109,10 +109,12 @@ def test_downside_and_omega(x, mar):
 @given(matrices(), st.floats(0.01, 0.99))
 def test_quantiles(x, q):
     n = x.shape[1]
-    quant, tail = both(k.tail_quantiles, x, q, out_shapes=[n, n])
+    quant, tail, finite = both(k.tail_quantiles, x, q, out_shapes=[n, n, n],
+                               dtypes=[np.float64, np.float64, np.int64])
     lo, hi = both(k.two_quantiles, x, q, 1 - q, out_shapes=[n, n])
     for j in range(n):
         v = x[:, j][~np.isnan(x[:, j])]
+        assert finite[j] == len(v)
         if len(v) == 0:
             assert np.isnan(quant[j]) and np.isnan(tail[j])
             continue
@@ -141,11 +143,42 @@ def test_sampled_tail_select_long_columns(pattern, q):
     for kern in (k.tail_quantiles, k.tail_quantiles.py_func):
         quant = np.empty(1)
         tail = np.empty(1)
-        kern(x[:, None].copy(), q, quant, tail)
+        kern(x[:, None].copy(), q, quant, tail, np.empty(1, np.int64))
         v = x[~np.isnan(x)]
         np.testing.assert_allclose(quant[0], np.percentile(v, 100 * q), rtol=1e-13)
         m = int((len(v) - 1) * q)
         np.testing.assert_allclose(tail[0], np.sort(v)[: m + 1].mean(), rtol=1e-11)
+
+
+def _tail_patterns(n, rng):
+    """Columns that defeat a sampled bound: the sample rows see only large or only small values."""
+    step = n // 256
+    base = rng.standard_t(3, n) * 0.01
+    sampled = np.arange(n) % step == 0
+    cols = [base, np.round(base, 3), np.sort(base), np.sort(base)[::-1],
+            np.where(sampled, 1.0, base), np.where(sampled, -1.0, base), np.where(rng.random(n) < 0.3, np.nan, base),
+            np.full(n, 0.002)]
+    return np.column_stack(cols)
+
+
+@pytest.mark.parametrize("layout", [np.ascontiguousarray, np.asfortranarray])
+@pytest.mark.parametrize("q", [0.01, 0.05, 0.5, 0.95, 0.99])
+def test_sampled_tail_select_blocks(layout, q):
+    """Blocks of long columns, C and F order, both tails: numpy's percentile and sorted tail mean."""
+    x = layout(np.tile(_tail_patterns(2520, np.random.default_rng(5)), (1, 3)))
+    n = x.shape[1]
+    quant, tail, finite = np.empty(n), np.empty(n), np.empty(n, np.int64)
+    k.tail_quantiles(x, q, quant, tail, finite)
+    lo, hi = np.empty(n), np.empty(n)
+    k.two_quantiles(x, q, 1.0 - q, lo, hi)
+    for j in range(n):
+        v = x[:, j][~np.isnan(x[:, j])]
+        assert finite[j] == len(v)
+        np.testing.assert_allclose(quant[j], np.percentile(v, 100 * q), rtol=1e-13)
+        np.testing.assert_allclose(lo[j], np.percentile(v, 100 * q), rtol=1e-13)
+        np.testing.assert_allclose(hi[j], np.percentile(v, 100 * (1 - q)), rtol=1e-13)
+        m = int((len(v) - 1) * q)
+        np.testing.assert_allclose(tail[j], np.sort(v)[: m + 1].mean(), rtol=1e-11)
 
 
 @given(hnp.arrays(np.float64, st.integers(1, 60), elements=st.integers(-5, 5).map(float)),

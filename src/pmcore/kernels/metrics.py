@@ -285,22 +285,28 @@ _SAMPLE = 513  # n / (n // 256) < 512 for every n >= 256
 
 
 @jit
-def _tail_block(x, j0, j1, q, cand, sample, out_kth, out_next, out_sum, out_n):
+def _tail_block(x, j0, j1, q, upper, cand, sample, out_kth, out_next, out_sum, out_n):
     """Order statistics at ``k = floor(q * (n - 1))`` for columns ``j0:j1``.
 
-    Per column (NaN skipped): ``out_kth``/``out_next`` the k-th and (k+1)-th
-    smallest (``next`` NaN when k + 1 == n), ``out_sum`` the sum of the k + 1
-    smallest, ``out_n`` the number of present values. A sample of about 256
-    rows brackets the k-th value; one pass over each column counts
-    and sums the values below the bracket and keeps those inside it in
-    ``cand``; the selection runs on that short list. An unlucky bracket
-    falls back to the whole column.
+    Per column: ``out_n`` the number of finite values, and among the
+    present (non-NaN) ones ``out_kth``/``out_next`` the k-th and (k+1)-th
+    smallest (``next`` NaN when k + 1 == n) and ``out_sum`` the sum of the
+    k + 1 smallest. Correct when the column holds no infinity (the caller
+    checks columns whose finite count falls short of ``n_obs``).
+
+    A sample of about 256 rows gives a bound a few standard errors above
+    the k-th value; one pass over each column counts its finite values and
+    keeps those ``<=`` the bound in ``cand`` (about k + 3 sqrt(k)); the
+    selection and the tail sum run on that short list. With ``upper`` (for
+    q > 1/2, when the sum is not wanted: ``out_sum`` is NaN) the bound is
+    below rank k and the values ``>=`` it are kept instead. A bound on the
+    wrong side of rank k (or k + 1) falls back to the whole column.
     """
     n_obs = x.shape[0]
     width = j1 - j0
     step = max(1, n_obs // 256)
-    lo = np.full(width, -np.inf)
-    hi = np.full(width, np.inf)
+    sign = -1.0 if upper else 1.0  # keep sign * v <= sign * bound
+    bound = np.full(width, np.inf)
     filled = np.zeros(width, np.int64)
     for t in range(0, n_obs, step):  # row-major: one or two cache lines a row
         for jj in range(width):
@@ -311,42 +317,26 @@ def _tail_block(x, j0, j1, q, cand, sample, out_kth, out_next, out_sum, out_n):
         m = filled[jj]
         if m < 16:
             continue
-        row = sample[jj]
         ks = int(q * (m - 1))
-        margin = int(3.0 * np.sqrt(m * q * (1.0 - q))) + 3
-        hi_rank = ks + margin + 1
-        if hi_rank < m:
-            quickselect(row, m, hi_rank)
-            hi[jj] = row[hi_rank]
-        else:
-            hi_rank = m
-        lo_rank = ks - margin
-        if lo_rank >= 0:
-            quickselect(row, hi_rank, lo_rank)
-            lo[jj] = row[lo_rank]
+        margin = int(3.0 * np.sqrt(m * q * (1.0 - q))) + 4
+        rank = ks - margin if upper else ks + margin
+        if 0 <= rank < m:
+            row = sample[jj]
+            quickselect(row, m, rank)
+            bound[jj] = sign * row[rank]
     count = np.zeros(width, np.int64)
-    below = np.zeros(width, np.int64)
-    below_sum = np.zeros(width)
     kept = np.zeros(width, np.int64)
     for jj in range(width):  # the block's columns share cache lines: mostly L2 hits
-        a = lo[jj]
-        b = hi[jj]
+        b = bound[jj]
         row = cand[jj]
-        n_present = 0
-        n_below = 0
-        s_below = 0.0
+        n_finite = 0
         c = 0
         for t in range(n_obs):
             v = x[t, j0 + jj]
-            n_present += v == v
-            is_below = v < a
-            n_below += is_below
-            s_below += v if is_below else 0.0
+            n_finite += (v - v) == 0.0
             row[c] = v
-            c += (v >= a) & (v <= b)
-        count[jj] = n_present
-        below[jj] = n_below
-        below_sum[jj] = s_below
+            c += sign * v <= b
+        count[jj] = n_finite
         kept[jj] = c
     for jj in range(width):
         n = count[jj]
@@ -359,19 +349,20 @@ def _tail_block(x, j0, j1, q, cand, sample, out_kth, out_next, out_sum, out_n):
         k = int(np.floor(q * (n - 1)))
         row = cand[jj]
         c = kept[jj]
-        total = below_sum[jj]
-        if not (below[jj] <= k and (k + 1 < below[jj] + c or below[jj] + c == n)):
-            c = 0  # unlucky bracket: select in the whole column
+        kk = k - (n - c) if upper else k  # rank k among the kept values
+        if (kk < 0) if upper else (c < min(k + 2, n)):
+            c = 0  # the bound is on the wrong side: select in the whole column
             for t in range(n_obs):
                 v = x[t, j0 + jj]
                 row[c] = v
                 c += v == v
-            below[jj] = 0
-            total = 0.0
-        kk = k - below[jj]
+            kk = k
         quickselect(row, c, kk)
-        for i in range(kk + 1):
-            total += row[i]
+        total = np.nan
+        if not upper:
+            total = 0.0
+            for i in range(kk + 1):
+                total += row[i]
         nxt = np.nan
         if kk + 1 < c:
             nxt = row[kk + 1]
@@ -383,8 +374,9 @@ def _tail_block(x, j0, j1, q, cand, sample, out_kth, out_next, out_sum, out_n):
 
 
 @jit
-def _tail_all(x, q, out_quantile, out_tail_mean):
+def _tail_all(x, q, need_sum, out_quantile, out_tail_mean, out_count):
     n_obs, n_series = x.shape
+    upper = q > 0.5 and not need_sum
     cand = np.empty((_BLOCK, n_obs))
     sample = np.empty((_BLOCK, _SAMPLE))
     kth = np.empty(_BLOCK)
@@ -393,10 +385,11 @@ def _tail_all(x, q, out_quantile, out_tail_mean):
     count = np.empty(_BLOCK, np.int64)
     for j0 in range(0, n_series, _BLOCK):
         j1 = min(j0 + _BLOCK, n_series)
-        _tail_block(x, j0, j1, q, cand, sample, kth, nxt, total, count)
+        _tail_block(x, j0, j1, q, upper, cand, sample, kth, nxt, total, count)
         for j in range(j0, j1):
             jj = j - j0
             n = count[jj]
+            out_count[j] = n
             if n == 0:
                 out_quantile[j] = np.nan
                 out_tail_mean[j] = np.nan
@@ -410,19 +403,26 @@ def _tail_all(x, q, out_quantile, out_tail_mean):
 
 
 @jit
-def tail_quantiles(x, q, out_quantile, out_tail_mean):
+def tail_quantiles(x, q, out_quantile, out_tail_mean, out_count):
     """Per column, NaN skipped: the linear-interpolated ``q`` quantile (numpy's
     default percentile) and the mean of the ``int((n - 1) * q) + 1`` smallest
-    values (NaN for no data)."""
-    _tail_all(x, q, out_quantile, out_tail_mean)
+    values (NaN for no data); ``out_count`` the number of finite values.
+
+    Results are valid for columns without infinities: a column whose
+    ``out_count`` is short of ``n_obs`` holds NaN (skipped) or an
+    infinity, which the caller must rule out."""
+    _tail_all(x, q, True, out_quantile, out_tail_mean, out_count)
 
 
 @jit
 def two_quantiles(x, q_low, q_high, out_low, out_high):
-    """Linear-interpolated ``q_low`` and ``q_high`` quantiles per column, NaN skipped."""
+    """Linear-interpolated ``q_low`` and ``q_high`` quantiles per column, NaN skipped.
+
+    Valid for data without infinities (the caller checks)."""
     tail = np.empty(x.shape[1])
-    _tail_all(x, q_low, out_low, tail)
-    _tail_all(x, q_high, out_high, tail)
+    count = np.empty(x.shape[1], np.int64)
+    _tail_all(x, q_low, False, out_low, tail, count)
+    _tail_all(x, q_high, False, out_high, tail, count)
 
 
 @jit

@@ -100,6 +100,16 @@ def recheck_infinite(panel: "Panel", indicator: np.ndarray, arg: str = "returns"
         _check_infinite(panel.values, arg, panel.names)
 
 
+def recheck_finite_count(panel: "Panel", finite: np.ndarray, arg: str = "returns") -> None:
+    """Scan ``panel`` for infinities if a column has fewer finite values than rows.
+
+    For kernels that count each column's finite values on their way (NaN
+    and infinities alike fall short): a full count proves the column finite.
+    """
+    if finite.size and finite.min() < panel.values.shape[0]:
+        _check_infinite(panel.values, arg, panel.names)
+
+
 def _check_time(time: np.ndarray, arg: str, name: str | None) -> None:
     if len(time) < 2:
         return

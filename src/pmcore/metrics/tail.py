@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 from ..kernels import metrics as k
-from ._data import as_panel, check_choice, check_fraction, check_int, per_column
+from ._data import as_panel, check_choice, check_fraction, check_int, per_column, recheck_finite_count
 
 __all__ = ["value_at_risk", "conditional_value_at_risk"]
 
@@ -35,15 +35,20 @@ def _cf(z, s, kx):
 
 
 def _var_cvar(returns, cutoff, method, ddof, want_cvar):
-    panel = as_panel(returns)
+    historical = method == "historical"
+    # historical: the kernel counts finite values, so the scan for infinities
+    # runs only when a column falls short (NaN or an infinity in it)
+    panel = as_panel(returns, check_inf=not historical)
     c = check_fraction(cutoff, "cutoff")
     check_choice(method, "method", _METHODS)
     ddof = check_int(ddof, "ddof", 0)
     n = panel.values.shape[1]
-    if method == "historical":
+    if historical:
         q = np.empty(n)
         tail = np.empty(n)
-        k.tail_quantiles(panel.values, c, q, tail)
+        finite = np.empty(n, np.int64)
+        k.tail_quantiles(panel.values, c, q, tail, finite)
+        recheck_finite_count(panel, finite)
         return panel, (tail if want_cvar else q)
     from scipy.special import ndtri  # lazy: scipy is slow to import
 
