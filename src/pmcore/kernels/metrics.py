@@ -619,6 +619,17 @@ def trade_streaks(codes, pnl, n_groups, out):
 # Row-major twins of the hot kernels, for C-contiguous matrices: the inner loop
 # runs over series (contiguous in memory, independent accumulators, so it
 # vectorizes); results equal the column kernels' up to summation order.
+# Four rows go through each series' accumulators at a time (in row order, so
+# the rounding is that of one row at a time): the accumulators are loaded and
+# stored a quarter as often. Counts are floats so that the loops vectorize.
+# Each kernel's update of one value is a small function, used by the
+# unrolled loop and by the loop over the remaining rows alike.
+
+
+@jit
+def _tr_step(w, c, v):
+    ok = v == v
+    return w * (1.0 + (v if ok else 0.0)), c + (1.0 if ok else 0.0)
 
 
 @jit
@@ -626,16 +637,30 @@ def total_return_rows(x, out_total, out_count):
     """:func:`total_return` for a C-contiguous matrix."""
     n_obs, n_series = x.shape
     wealth = np.ones(n_series)
-    count = np.zeros(n_series, np.int64)
-    for t in range(n_obs):
+    count = np.zeros(n_series)
+    t4 = n_obs - n_obs % 4
+    for t in range(0, t4, 4):
+        r0, r1, r2, r3 = x[t], x[t + 1], x[t + 2], x[t + 3]
         for j in range(n_series):
-            v = x[t, j]
-            ok = v == v
-            wealth[j] *= 1.0 + (v if ok else 0.0)
-            count[j] += ok
+            w, c = _tr_step(wealth[j], count[j], r0[j])
+            w, c = _tr_step(w, c, r1[j])
+            w, c = _tr_step(w, c, r2[j])
+            wealth[j], count[j] = _tr_step(w, c, r3[j])
+    for t in range(t4, n_obs):
+        row = x[t]
+        for j in range(n_series):
+            wealth[j], count[j] = _tr_step(wealth[j], count[j], row[j])
     for j in range(n_series):
         out_total[j] = wealth[j] - 1.0
-        out_count[j] = count[j]
+        out_count[j] = int(count[j])
+
+
+@jit
+def _ms_step(s1, s2, c, v, rt, shift):
+    d = (v - rt) - shift
+    ok = d == d
+    d = d if ok else 0.0
+    return s1 + d, s2 + d * d, c + (1.0 if ok else 0.0)
 
 
 @jit
@@ -655,16 +680,22 @@ def mean_std_rows(x, r, r_step, ddof, out_mean, out_std):
             shift[j] = v if v == v else 0.0
     s1 = np.zeros(n_series)
     s2 = np.zeros(n_series)
-    count = np.zeros(n_series, np.int64)
-    for t in range(n_obs):
+    count = np.zeros(n_series)
+    t4 = n_obs - n_obs % 4
+    for t in range(0, t4, 4):
+        r0, r1, r2, r3 = x[t], x[t + 1], x[t + 2], x[t + 3]
+        f0, f1, f2, f3 = r[t * r_step], r[(t + 1) * r_step], r[(t + 2) * r_step], r[(t + 3) * r_step]
+        for j in range(n_series):
+            k = shift[j]
+            a, b, c = _ms_step(s1[j], s2[j], count[j], r0[j], f0, k)
+            a, b, c = _ms_step(a, b, c, r1[j], f1, k)
+            a, b, c = _ms_step(a, b, c, r2[j], f2, k)
+            s1[j], s2[j], count[j] = _ms_step(a, b, c, r3[j], f3, k)
+    for t in range(t4, n_obs):
+        row = x[t]
         rt = r[t * r_step]
         for j in range(n_series):
-            d = (x[t, j] - rt) - shift[j]
-            ok = d == d
-            d = d if ok else 0.0
-            s1[j] += d
-            s2[j] += d * d
-            count[j] += ok
+            s1[j], s2[j], count[j] = _ms_step(s1[j], s2[j], count[j], row[j], rt, shift[j])
     for j in range(n_series):
         c = count[j]
         if c == 0:
@@ -680,21 +711,35 @@ def mean_std_rows(x, r, r_step, ddof, out_mean, out_std):
 
 
 @jit
+def _dn_step(total, squares, c, v, m):
+    d = v - m
+    ok = d == d
+    neg = d if d < 0.0 else 0.0
+    return total + (d if ok else 0.0), squares + neg * neg, c + (1.0 if ok else 0.0)
+
+
+@jit
 def downside_rows(x, mar, mar_step, out_mean, out_dd):
     """:func:`downside` for a C-contiguous matrix."""
     n_obs, n_series = x.shape
     total = np.zeros(n_series)
     squares = np.zeros(n_series)
-    count = np.zeros(n_series, np.int64)
-    for t in range(n_obs):
+    count = np.zeros(n_series)
+    t4 = n_obs - n_obs % 4
+    for t in range(0, t4, 4):
+        r0, r1, r2, r3 = x[t], x[t + 1], x[t + 2], x[t + 3]
+        m0, m1 = mar[t * mar_step], mar[(t + 1) * mar_step]
+        m2, m3 = mar[(t + 2) * mar_step], mar[(t + 3) * mar_step]
+        for j in range(n_series):
+            a, b, c = _dn_step(total[j], squares[j], count[j], r0[j], m0)
+            a, b, c = _dn_step(a, b, c, r1[j], m1)
+            a, b, c = _dn_step(a, b, c, r2[j], m2)
+            total[j], squares[j], count[j] = _dn_step(a, b, c, r3[j], m3)
+    for t in range(t4, n_obs):
+        row = x[t]
         m = mar[t * mar_step]
         for j in range(n_series):
-            v = x[t, j] - m
-            ok = v == v
-            total[j] += v if ok else 0.0
-            count[j] += ok
-            neg = v if v < 0.0 else 0.0
-            squares[j] += neg * neg
+            total[j], squares[j], count[j] = _dn_step(total[j], squares[j], count[j], row[j], m)
     for j in range(n_series):
         if count[j] == 0:
             out_mean[j] = np.nan
@@ -705,28 +750,44 @@ def downside_rows(x, mar, mar_step, out_mean, out_dd):
 
 
 @jit
+def _dd_step(w, p, worst, c, v):
+    ok = v == v
+    w = w * (1.0 + v) if ok else w
+    p = w if w > p else p
+    dd = (w - p) / p
+    return w, p, (dd if dd < worst else worst), c + (1.0 if ok else 0.0)
+
+
+@jit
 def max_drawdown_rows(x, include_start, out, out_total, out_count):
     """:func:`max_drawdown` for a C-contiguous matrix."""
     n_obs, n_series = x.shape
     wealth = np.ones(n_series)
     peak = np.full(n_series, 1.0 if include_start else -np.inf)
     worst = np.zeros(n_series)
-    count = np.zeros(n_series, np.int64)
-    for t in range(n_obs):
+    count = np.zeros(n_series)
+    t4 = n_obs - n_obs % 4
+    for t in range(0, t4, 4):
+        r0, r1, r2, r3 = x[t], x[t + 1], x[t + 2], x[t + 3]
         for j in range(n_series):
-            v = x[t, j]
-            ok = v == v
-            count[j] += ok
-            w = wealth[j] * (1.0 + v) if ok else wealth[j]
-            wealth[j] = w
-            p = w if w > peak[j] else peak[j]
-            peak[j] = p
-            dd = (w - p) / p
-            worst[j] = dd if dd < worst[j] else worst[j]
+            w, p, d, c = _dd_step(wealth[j], peak[j], worst[j], count[j], r0[j])
+            w, p, d, c = _dd_step(w, p, d, c, r1[j])
+            w, p, d, c = _dd_step(w, p, d, c, r2[j])
+            wealth[j], peak[j], worst[j], count[j] = _dd_step(w, p, d, c, r3[j])
+    for t in range(t4, n_obs):
+        row = x[t]
+        for j in range(n_series):
+            wealth[j], peak[j], worst[j], count[j] = _dd_step(wealth[j], peak[j], worst[j], count[j], row[j])
     for j in range(n_series):
         out[j] = worst[j]
         out_total[j] = wealth[j] - 1.0
-        out_count[j] = count[j]
+        out_count[j] = int(count[j])
+
+
+@jit
+def _om_step(gains, losses, v, rt):
+    d = v - rt
+    return gains + (d if d > 0.0 else 0.0), losses - (d if d < 0.0 else 0.0)
 
 
 @jit
@@ -735,14 +796,33 @@ def omega_rows(x, r, r_step, threshold, out):
     n_obs, n_series = x.shape
     gains = np.zeros(n_series)
     losses = np.zeros(n_series)
-    for t in range(n_obs):
+    t4 = n_obs - n_obs % 4
+    for t in range(0, t4, 4):
+        r0, r1, r2, r3 = x[t], x[t + 1], x[t + 2], x[t + 3]
+        f0, f1 = r[t * r_step] + threshold, r[(t + 1) * r_step] + threshold
+        f2, f3 = r[(t + 2) * r_step] + threshold, r[(t + 3) * r_step] + threshold
+        for j in range(n_series):
+            g, lo = _om_step(gains[j], losses[j], r0[j], f0)
+            g, lo = _om_step(g, lo, r1[j], f1)
+            g, lo = _om_step(g, lo, r2[j], f2)
+            gains[j], losses[j] = _om_step(g, lo, r3[j], f3)
+    for t in range(t4, n_obs):
+        row = x[t]
         rt = r[t * r_step] + threshold
         for j in range(n_series):
-            v = x[t, j] - rt
-            gains[j] += v if v > 0.0 else 0.0
-            losses[j] -= v if v < 0.0 else 0.0
+            gains[j], losses[j] = _om_step(gains[j], losses[j], row[j], rt)
     for j in range(n_series):
         out[j] = gains[j] / losses[j] if losses[j] > 0.0 else np.nan
+
+
+@jit
+def _ab_step(c, sf, sff, sy, sfy, sr, y, a, rf, fok):
+    # count, sum a, sum a^2, sum y, sum a*y, sum rf over the pair rows
+    ok = (y == y) & fok
+    yv = y if ok else 0.0
+    av = a if ok else 0.0
+    return (c + (1.0 if ok else 0.0), sf + av, sff + av * av, sy + yv, sfy + av * yv,
+            sr + (rf if ok else 0.0))
 
 
 @jit
@@ -761,28 +841,32 @@ def alpha_beta_rows(x, f, r, r_step, out_alpha_mean, out_beta):
         if f[t] == f[t]:
             k = f[t]
             break
-    count = np.zeros(n_series, np.int64)
+    count = np.zeros(n_series)
     sf = np.zeros(n_series)
     sff = np.zeros(n_series)
     sy = np.zeros(n_series)
     sfy = np.zeros(n_series)
     sr = np.zeros(n_series)
-    for t in range(n_obs):
-        g = f[t]
-        if g != g:
-            continue
-        a = g - k
-        rf = r[t * r_step]
+    t4 = n_obs - n_obs % 4
+    for t in range(0, t4, 4):
+        r0, r1, r2, r3 = x[t], x[t + 1], x[t + 2], x[t + 3]
+        a0, a1, a2, a3 = f[t] - k, f[t + 1] - k, f[t + 2] - k, f[t + 3] - k
+        ok0, ok1, ok2, ok3 = a0 == a0, a1 == a1, a2 == a2, a3 == a3
+        q0, q1 = r[t * r_step], r[(t + 1) * r_step]
+        q2, q3 = r[(t + 2) * r_step], r[(t + 3) * r_step]
         for j in range(n_series):
-            y = x[t, j]
-            ok = y == y
-            y = y if ok else 0.0
-            count[j] += ok
-            sf[j] += a if ok else 0.0
-            sff[j] += a * a if ok else 0.0
-            sy[j] += y
-            sfy[j] += a * y
-            sr[j] += rf if ok else 0.0
+            v = _ab_step(count[j], sf[j], sff[j], sy[j], sfy[j], sr[j], r0[j], a0, q0, ok0)
+            v = _ab_step(v[0], v[1], v[2], v[3], v[4], v[5], r1[j], a1, q1, ok1)
+            v = _ab_step(v[0], v[1], v[2], v[3], v[4], v[5], r2[j], a2, q2, ok2)
+            v = _ab_step(v[0], v[1], v[2], v[3], v[4], v[5], r3[j], a3, q3, ok3)
+            count[j], sf[j], sff[j], sy[j], sfy[j], sr[j] = v
+    for t in range(t4, n_obs):
+        row = x[t]
+        a = f[t] - k
+        q = r[t * r_step]
+        for j in range(n_series):
+            count[j], sf[j], sff[j], sy[j], sfy[j], sr[j] = _ab_step(
+                count[j], sf[j], sff[j], sy[j], sfy[j], sr[j], row[j], a, q, a == a)
     for j in range(n_series):
         c = count[j]
         if c == 0:
@@ -800,12 +884,3 @@ def alpha_beta_rows(x, f, r, r_step, out_alpha_mean, out_beta):
         mean_r = sr[j] / c
         mean_f = k + sf[j] / c
         out_alpha_mean[j] = (sy[j] / c - mean_r) - beta * (mean_f - mean_r)
-
-
-@jit
-def gather_columns(x, j0, j1, buf):
-    """Copy columns ``j0:j1`` of ``x`` into rows of ``buf`` (row-major reads)."""
-    n_obs = x.shape[0]
-    for t in range(n_obs):
-        for j in range(j0, j1):
-            buf[j - j0, t] = x[t, j]
