@@ -220,10 +220,17 @@ def test_holdings_kernel_matches_reference(seed, n_p, n_keys):
     price = np.append(rng.uniform(1, 100, n_keys - 1), 1.0)
     cash = rng.normal(100, 300, n_p)
     cash_code = n_keys - 1
+    code_map = rng.permutation(n_keys - 1).astype(np.int32)  # rows give dictionary indices, the map the key
+    row_idx = np.argsort(code_map).astype(np.int32)[code]
     for fn in (kr.holdings_drift, kr.holdings_drift.py_func):
         out = kr.holdings_outputs(offsets, t_start, t_end)
-        n_out, _ = fn(offsets, NO_ORDER, code, qty, cash, cash_code, price, t_start, t_end, t_code, t_weight,
-                      n_keys, *out)
+        n_out, _ = fn(offsets, NO_ORDER, row_idx, code_map, qty, cash, cash_code, price, t_start, t_end, t_code,
+                      t_weight, n_keys, *out)
+        lazy = kr.holdings_outputs(offsets, t_start, t_end, store_drift=False)
+        assert fn(offsets, NO_ORDER, row_idx, code_map, qty, cash, cash_code, price, t_start, t_end, t_code,
+                  t_weight, n_keys, *lazy) == (n_out, _)
+        assert len(lazy[4]) == 0 and np.array_equal(lazy[6], out[6], equal_nan=True)
+        assert np.array_equal(lazy[1][:n_out], out[1][:n_out]) and np.array_equal(lazy[5], out[5])
         off, acct, summ = out[0], out[5], out[6]
         out_code, q, tgt, dft = (a[:n_out] for a in out[1:5])
         w = dft + tgt

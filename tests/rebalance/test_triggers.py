@@ -15,7 +15,7 @@ import pmcore as pm
 from pmcore.frames import frame_kind, from_arrow, to_arrow
 from pmcore.kernels import rebalance as kr
 from pmcore.rebalance import check_triggers, drift
-from pmcore.rebalance.triggers import STATUSES
+from pmcore.rebalance.triggers import STATUSES, _breaches
 
 from .test_drift import random_csr
 
@@ -176,3 +176,40 @@ def test_breaches_kernel_matches_reference(seed, n_p, n_keys, theta, rho):
         assert worst.tolist() == ref[0]
         np.testing.assert_array_equal(band, ref[1])
         np.testing.assert_array_equal(ratio, ref[2])
+
+
+@given(seed=st.integers(0, 2**32 - 1), n_p=st.integers(1, 6), theta=st.sampled_from([0.0, 0.02, 0.05, math.inf]),
+       rho=st.sampled_from([0.25, math.inf]), tie=st.booleans())
+def test_decision_from_lazy_positions_drift_matches_reference(seed, n_p, theta, rho, tie):
+    """Positions drift (per-row drift not stored; without a relative band the trigger reads the drift's
+    per-account maximum) against ``breaches_ref`` on the rows computed in plain numpy."""
+    rng = np.random.default_rng(seed)
+    ids = ["X", "Y", "Z"]
+    n = int(rng.integers(0, 4))
+    held = [(p, i) for p in range(n_p) for i in ids[:n]]
+    qty = np.full(len(held), 10.0) if tie else rng.integers(0, 30, len(held)).astype(float)
+    pos = pa.table({"portfolio_id": pa.array([p for p, _ in held], pa.int64()),
+                    "instrument_id": pa.array([i for _, i in held], pa.string()), "quantity": qty})
+    prices = pa.table({"instrument_id": ids, "price": [10.0, 10.0, 20.0] if tie else rng.uniform(1, 50, 3)})
+    cash = pa.table({"portfolio_id": np.arange(n_p, dtype=np.int64), "amount": rng.uniform(1, 500, n_p)})
+    t = pa.table({"instrument_id": ["X", "Y", "CASH"], "target_weight": [0.4, 0.4, 0.2]})
+    d = drift(pos, t, prices=prices, cash=cash)
+    assert d.drift_rows is None
+    rows = np.arange(len(d.code))
+    np.testing.assert_array_equal(d.drift_at(rows[::-1]), d.drift[::-1])  # before and after materialising
+    acct = np.repeat(np.arange(d.n_accounts), np.diff(d.offsets))
+    value = d.value[acct]
+    dft = d.quantity * d.price[d.code] / value - d.target_weight
+    np.testing.assert_allclose(d.drift, dft, rtol=1e-12, atol=1e-15)
+    worst, band, ratio = breaches_ref(d.offsets, d.drift, d.target_weight, theta, rho)
+    got = _breaches(drift(pos, t, prices=prices, cash=cash), theta, rho)
+    assert got[0].tolist() == worst
+    np.testing.assert_array_equal(got[1], band)
+    np.testing.assert_array_equal(got[2], ratio)
+    dec = check_triggers(drift(pos, t, prices=prices, cash=cash), threshold=None if math.isinf(theta) else theta,
+                         relative_band=None if math.isinf(rho) else rho)
+    np.testing.assert_array_equal(dec.breach, np.array(ratio) > 1.0)
+    np.testing.assert_array_equal(dec.band, band)
+    np.testing.assert_array_equal(dec.drift, [d.drift[w] if w >= 0 else math.nan for w in worst])
+    codes = [int(d.code[w]) for w in worst]
+    assert dec.asset.to_pylist() == [d.keys[c].as_py() for c in codes]

@@ -174,14 +174,18 @@ VALUE, CASH, GROSS, TARGET_GROSS = range(4)
 
 
 @jit
-def holdings_drift(offsets, order, code, quantity, cash, cash_code, price, t_start, t_end, t_code, t_weight,
-                   n_keys, out_offsets, out_code, qty, target, drift, account, summary):
+def holdings_drift(offsets, order, code, code_map, quantity, cash, cash_code, price, t_start, t_end, t_code,
+                   t_weight, n_keys, out_offsets, out_code, qty, target, drift, account, summary):
     """Drift of accounts given by quantities held and cash, in one pass over the rows.
 
     Parameters
     ----------
-    offsets, order, code, t_start, t_end, t_code, t_weight, n_keys
+    offsets, order, t_start, t_end, t_code, t_weight, n_keys
         As :func:`merge_targets`.
+    code, code_map : int32[n_rows], int32[n_codes]
+        The key of row ``r`` is ``code_map[code[r]]`` (``code`` may be the
+        indices of a dictionary column and ``code_map`` the key of each
+        dictionary entry, so that no per-row key array is built).
     quantity : float64[n_rows]
         Quantity held per row.
     cash : float64[n_accounts]
@@ -194,7 +198,8 @@ def holdings_drift(offsets, order, code, quantity, cash, cash_code, price, t_sta
         quantity held (cash amount on the cash row), target weight, and drift
         ``quantity * price * (1 / value) - target`` (NaN when the value is
         not positive). Keys held come first, then keys only targeted, then
-        cash.
+        cash. An empty ``drift`` is not written (the caller derives it on
+        demand; the summary is computed either way).
     account : float64[n_accounts, 4]
         Output: value (cash included), cash, gross exposure
         ``sum |quantity| price`` and the sum of the instruments' targets.
@@ -217,6 +222,7 @@ def holdings_drift(offsets, order, code, quantity, cash, cash_code, price, t_sta
     """
     n_p = offsets.shape[0] - 1
     has_order = order.shape[0] > 0
+    store = drift.shape[0] > 0
     mark = np.full(n_keys, -1, np.int64)
     slot = np.zeros(n_keys, np.int64)
     out_offsets[0] = 0
@@ -226,7 +232,7 @@ def holdings_drift(offsets, order, code, quantity, cash, cash_code, price, t_sta
         lo = r
         for k in range(offsets[p], offsets[p + 1]):
             row = order[k] if has_order else k
-            i = code[row]
+            i = code_map[code[row]]
             if mark[i] != p:
                 mark[i] = p
                 slot[i] = r
@@ -274,7 +280,8 @@ def holdings_drift(offsets, order, code, quantity, cash, cash_code, price, t_sta
         tot = 0.0
         for j in range(lo, r):
             d = qty[j] * price[out_code[j]] * inv - target[j]
-            drift[j] = d
+            if store:
+                drift[j] = d
             a = abs(d)
             tot += a
             if arg < 0 or a > mx or a != a:
@@ -286,19 +293,19 @@ def holdings_drift(offsets, order, code, quantity, cash, cash_code, price, t_sta
     return r, dup
 
 
-def holdings_outputs(offsets, t_start, t_end):
+def holdings_outputs(offsets, t_start, t_end, store_drift=True):
     """Output arrays of :func:`holdings_drift` (plain numpy, outside the kernel).
 
     Returns
     -------
     out_offsets, out_code, qty, target, drift, account, summary
         Sized for the largest merge: every row, every target row and a cash
-        row per account.
+        row per account (``drift`` empty unless ``store_drift``).
     """
     n_p = offsets.shape[0] - 1
     bound = int(offsets[n_p]) + n_p + int((t_end - t_start).sum())
     return (np.zeros(n_p + 1, np.int64), np.empty(bound, np.int32), np.empty(bound), np.empty(bound),
-            np.empty(bound), np.zeros((n_p, 4)), np.zeros((n_p, N_SUMMARY)))
+            np.empty(bound if store_drift else 0), np.zeros((n_p, 4)), np.zeros((n_p, N_SUMMARY)))
 
 
 @jit

@@ -41,7 +41,9 @@ class Drift:
         int64[n_accounts + 1]: rows of account ``p`` are ``offsets[p]:offsets[p + 1]``.
     code, current_weight, target_weight, drift : numpy.ndarray
         Per row: key code, current and target weight, ``current - target``
-        (``relative_drift``: ``drift / target``).
+        (``relative_drift``: ``drift / target``). From positions and prices
+        the per-row weights and drift are computed on first access (the
+        per-account figures are computed in the same pass as the merge).
     max_drift, total_drift, tracking_error : numpy.ndarray
         Per account: ``max |drift|``, ``sum |drift|`` and the ex-ante tracking
         error of the drift (NaN without a covariance).
@@ -65,7 +67,7 @@ class Drift:
     code: np.ndarray
     weight_rows: np.ndarray | None
     target_weight: np.ndarray
-    drift: np.ndarray
+    drift_rows: np.ndarray | None
     max_drift: np.ndarray
     total_drift: np.ndarray
     tracking_error: np.ndarray
@@ -84,6 +86,23 @@ class Drift:
         with np.errstate(divide="ignore", invalid="ignore"):
             inv = np.where(self.value > 0, 1.0 / self.value, np.nan)
         return self.quantity * self.price[self.code] * inv[self.row_account()]
+
+    @property
+    def drift(self) -> np.ndarray:
+        """float64[n_rows]: ``current_weight - target_weight`` (from positions: computed once, on demand)."""
+        if self.drift_rows is None:
+            object.__setattr__(self, "drift_rows", self.current_weight - self.target_weight)
+        return self.drift_rows
+
+    def drift_at(self, rows: np.ndarray) -> np.ndarray:
+        """float64[len(rows)]: the drift of some rows only, without computing the others."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if self.drift_rows is not None:
+            return self.drift_rows[rows]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inv = np.where(self.value > 0, 1.0 / self.value, np.nan)
+        acct = np.searchsorted(self.offsets, rows, side="right") - 1
+        return self.quantity[rows] * self.price[self.code[rows]] * inv[acct] - self.target_weight[rows]
 
     @property
     def relative_drift(self) -> np.ndarray:
@@ -175,7 +194,7 @@ def _same_kind(id_type: pa.DataType, value: Any) -> bool:
     return isinstance(value, str)
 
 
-def _prices(prices: Any, keys: pa.Array, w_code: np.ndarray, w_dcode: np.ndarray, w_t: pa.Table,
+def _prices(prices: Any, keys: pa.Array, w_code0: np.ndarray, w_dcode: np.ndarray, w_t: pa.Table,
             t_code: np.ndarray, t_t: pa.Table, cash_code: int) -> np.ndarray:
     """float64[n_keys]: price of every key (1 for cash); an instrument held or targeted needs one."""
     p_t = to_arrow(prices, "prices")
@@ -191,9 +210,11 @@ def _prices(prices: Any, keys: pa.Array, w_code: np.ndarray, w_dcode: np.ndarray
     out = np.full(len(keys), np.nan)
     out[code[code >= 0]] = px[code >= 0]
     out[cash_code] = 1.0
-    for codes, table, arg in ((w_code, w_t, "positions"), (t_code, t_t, "targets")):
-        if arg == "positions" and not np.isnan(out[w_dcode[w_dcode >= 0]]).any():
-            continue  # every id the rows may use has a price: no pass over the rows
+    for codes, table, arg in ((w_code0, w_t, "positions"), (t_code, t_t, "targets")):
+        if arg == "positions":
+            if not np.isnan(out[w_dcode[w_dcode >= 0]]).any():
+                continue  # every id the rows may use has a price: no pass over the rows
+            codes = w_dcode[codes]
         missing = np.isnan(out[codes]) if len(codes) else np.zeros(0, bool)
         if missing.any():
             row = int(np.flatnonzero(missing)[0])
@@ -259,7 +280,11 @@ def account_layout(pid: pa.Array, extra: list) -> tuple[pa.Array, np.ndarray, np
 
 
 def _keys(w_t, w_arg, w_iid, t_t, t_key, by, instruments, cash_id):
-    """Key codes of the current rows and the keys (instruments, or groups), cash key last if new."""
+    """Codes of the current rows, the keys (instruments, or groups; cash key last if new) and the key of each code.
+
+    The key of row ``r`` is ``dcode[code[r]]``: with a dictionary column the
+    codes are its indices, and no per-row array is built here.
+    """
     inst_t = to_arrow(instruments, "instruments") if instruments is not None else None
     if isinstance(w_iid, pa.DictionaryArray):  # no pass over the rows' strings at all
         w_code0 = w_iid.indices.to_numpy(zero_copy_only=False)
@@ -287,7 +312,7 @@ def _keys(w_t, w_arg, w_iid, t_t, t_key, by, instruments, cash_id):
         if len(w_code0) and (icode < 0).any():
             unknown(icode, "an instrument_id listed in instruments")
         dcode = np.where(icode >= 0, gcode[np.maximum(icode, 0)] if len(gcode) else 0, -1).astype(np.int32)
-        return (dcode[w_code0] if len(w_code0) else np.zeros(0, np.int32)), keys, dcode
+        return w_code0, keys, dcode
     id_type = w_dict.type
     for arr, arg in ((t_key, "targets"),) + (((inst_t.column("instrument_id"), "instruments"),)
                                               if inst_t is not None else ()):
@@ -310,7 +335,7 @@ def _keys(w_t, w_arg, w_iid, t_t, t_key, by, instruments, cash_id):
     dcode, _ = encode(w_dict, keys)
     if len(w_code0) and (dcode < 0).any():
         unknown(dcode, "an instrument_id listed in instruments")
-    return (dcode[w_code0] if len(w_code0) else np.zeros(0, np.int32)), keys, dcode
+    return w_code0, keys, dcode
 
 
 def _cash(cash: Any, w_pid: pa.Array) -> tuple[pa.Array, np.ndarray]:
@@ -475,7 +500,7 @@ def drift(
                               expected="a weight >= 0 (long-only targets" +
                               ("; only the cash row may be negative)" if holdings else ")"))
     # key code of every row, and of every distinct id the rows may use (for checks without a pass)
-    w_code, keys, w_dcode = _keys(w_t, w_arg, w_iid, t_t, t_key, by, instruments, cash_id if holdings else None)
+    w_code0, keys, w_dcode = _keys(w_t, w_arg, w_iid, t_t, t_key, by, instruments, cash_id if holdings else None)
     t_code, _ = encode(t_key.cast(keys.type) if by != "instrument_id" else t_key, keys)
     if len(t_code) and t_code.min() < 0:
         row = int(np.flatnonzero(t_code < 0)[0])
@@ -488,12 +513,12 @@ def drift(
     cash_code = -1
     if holdings:
         cash_code = int(encode(pa.array([cash_id]).cast(keys.type), keys)[0][0])
-        if (w_dcode == cash_code).any() and (w_code == cash_code).any():
-            row = int(np.flatnonzero(w_code == cash_code)[0])
+        if (w_dcode == cash_code).any() and (w_dcode[w_code0] == cash_code).any():
+            row = int(np.flatnonzero(w_dcode[w_code0] == cash_code)[0])
             raise ValidationError(f"holds the cash id {cash_id!r} as an instrument", argument="positions",
                                   column="instrument_id", row=row, expected="cash in 'cash'",
                                   hint="pass cash balances as cash=, or choose another cash_id")
-        price_key = _prices(prices, keys, w_code, w_dcode, w_t, t_code, t_t, cash_code)
+        price_key = _prices(prices, keys, w_code0, w_dcode, w_t, t_code, t_t, cash_code)
         c_pid, c_amt = _cash(cash, w_pid)
         extra.append(c_pid)
     per_account = "portfolio_id" in t_t.column_names
@@ -532,18 +557,20 @@ def drift(
                               expected=f"a sum of 1 within {target_tolerance:g}",
                               hint="add a cash row to absorb the remainder")
 
-    w_code = w_code.astype(np.int32, copy=False)
     if holdings:
         cash_p = np.zeros(n_p)
         if len(c_pid):
             cash_p[sorted_codes(c_pid.cast(universe.type), universe)] = c_amt
         cur = None  # weights on demand: Drift.current_weight
-        out = holdings_outputs(offsets, t_start, t_end)
-        n_out, dup = holdings_drift(offsets, order, w_code, w_val, cash_p, cash_code, price_key, t_start, t_end,
-                                    tc, tv, max(n_keys, 1), *out)
+        out = holdings_outputs(offsets, t_start, t_end, store_drift=covariance is not None)
+        n_out, dup = holdings_drift(offsets, order, w_code0.astype(np.int32, copy=False),
+                                    w_dcode.astype(np.int32, copy=False), w_val, cash_p, cash_code, price_key,
+                                    t_start, t_end, tc, tv, max(n_keys, 1), *out)
         out_off, acct, summary = out[0], out[5], out[6]
-        out_code, qty, tgt, dft = (a[:n_out] for a in out[1:5])
+        out_code, qty, tgt = (a[:n_out] for a in out[1:4])
+        dft = out[4][:n_out] if covariance is not None else None  # on demand: Drift.drift
     else:
+        w_code = (w_dcode[w_code0] if len(w_code0) else np.zeros(0, np.int32)).astype(np.int32, copy=False)
         out_off, out_code, cur, tgt, dup, dft, summary = drift_accounts(
             offsets, order, w_code, w_val, t_start, t_end, tc, tv, max(n_keys, 1))
         qty = acct = price_key = None
@@ -559,7 +586,7 @@ def drift(
         te = np.full(n_p, np.nan)
     return Drift(
         by=by, portfolio_ids=universe, keys=keys, offsets=out_off, code=out_code,
-        weight_rows=cur, target_weight=tgt, drift=dft,
+        weight_rows=cur, target_weight=tgt, drift_rows=dft,
         max_drift=summary[:, MAX_ABS].copy(), total_drift=summary[:, TOTAL_ABS].copy(),
         tracking_error=te, max_row=summary[:, ARGMAX].astype(np.int64),
         kind=kind if kind != "other" else "arrow",

@@ -94,6 +94,22 @@ def _per_account(value: Any, ids: pa.Array, arg: str, column: str) -> np.ndarray
     return out
 
 
+def _breaches(drift: Drift, theta: float, rho: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`~pmcore.kernels.rebalance.breaches`; from the drift's summary when one band fits every asset.
+
+    Without a relative band every asset has the band ``theta``, so the asset
+    furthest outside it is the one with the largest ``|drift|`` (the first on
+    ties, as in the kernel), which the drift pass already found: no pass over
+    the rows. Accounts with a NaN drift take the kernel.
+    """
+    if math.isinf(rho) and np.isfinite(drift.max_drift).all():
+        a = drift.max_drift
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(a == 0.0, 0.0, a / theta)
+        return drift.max_row, np.full(len(a), theta), ratio
+    return breaches(drift.offsets, drift.drift, drift.target_weight, theta, rho)
+
+
 def _period(ns: np.ndarray, calendar: str) -> np.ndarray:
     t = ns.astype("datetime64[ns]")
     if calendar == "daily":
@@ -324,10 +340,10 @@ def check_triggers(
                               value=str(last[p].astype("datetime64[ns]")), expected="a time <= now")
     vol = _per_account(volatility, ids, "volatility", "volatility") if volatility is not None else np.full(n, np.nan)
 
-    worst, band, ratio = breaches(drift.offsets, drift.drift, drift.target_weight, theta, rho)
+    worst, band, ratio = _breaches(drift, theta, rho)
     has = worst >= 0
     wsafe = np.maximum(worst, 0)
-    d = np.where(has, drift.drift[wsafe] if len(drift.drift) else 0.0, np.nan)
+    d = np.where(has, drift.drift_at(wsafe) if len(drift.code) else 0.0, np.nan)
     breach = ratio > 1.0
     if calendar is not None:
         due = ~known | (_period(np.full(n, now_ns), calendar) > _period(np.where(known, last, 0), calendar))
