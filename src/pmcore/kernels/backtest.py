@@ -179,7 +179,7 @@ def _rebalance(t, prices, days, target, rates, params, shares, basis, lots, head
 @jit
 def simulate(prices, days, flows, calendar, target, rates, params,
              shares, basis, lots, head, state, out, weights, start, stop, stop_on_trigger):
-    """Run dates ``start .. stop - 1`` of a backtest; return the date it stopped at.
+    """Run the dates from ``start`` up to ``stop - 1`` of a backtest; return the date it stopped at.
 
     Parameters
     ----------
