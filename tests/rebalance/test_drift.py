@@ -257,6 +257,7 @@ def test_holdings_kernel_matches_reference(seed, n_p, n_keys):
     ["C", "C", "A", "B", "B"],          # grouped, not sorted
     ["B", "A", "C", "A", "B"],          # scattered
     [3, 3, 1, 2, 2],
+    [1, 1, 2, 3, 3],                    # integer ids, grouped and sorted: the runs are the accounts
 ])
 def test_account_layout(ids):
     from pmcore.rebalance.drifts import account_layout
@@ -269,8 +270,20 @@ def test_account_layout(ids):
         got = [ids[r] for r in rows[offsets[p]:offsets[p + 1]]]
         assert got == [u] * ids.count(u)
         assert list(rows[offsets[p]:offsets[p + 1]]) == [r for r, x in enumerate(ids) if x == u]
-    if ids == ["A", "A", "B", "C", "C"]:
+    if ids in (["A", "A", "B", "C", "C"], [1, 1, 2, 3, 3]):
         assert len(order) == 0
+
+
+def test_account_layout_sorted_integer_runs_with_other_accounts():
+    """Cash or targets of accounts without positions join the universe (the runs alone do not suffice)."""
+    from pmcore.rebalance.drifts import account_layout
+
+    pid = pa.array([1, 1, 2, 5, 5], pa.int64())
+    universe, offsets, order = account_layout(pid, [pa.array([0, 2], pa.int64()), pa.array([7], pa.int32())])
+    assert universe.to_pylist() == [0, 1, 2, 5, 7]
+    assert offsets.tolist() == [0, 0, 2, 3, 5, 5] and len(order) == 0
+    universe, offsets, _ = account_layout(pid, [pa.array([5, 1], pa.int64())])
+    assert universe.to_pylist() == [1, 2, 5] and offsets.tolist() == [0, 2, 3, 5]
 
 
 @given(seed=st.integers(0, 2**32 - 1), n_p=st.integers(1, 5), n_keys=st.integers(1, 7))

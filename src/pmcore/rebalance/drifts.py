@@ -94,14 +94,14 @@ class Drift:
             object.__setattr__(self, "drift_rows", self.current_weight - self.target_weight)
         return self.drift_rows
 
-    def drift_at(self, rows: np.ndarray) -> np.ndarray:
-        """float64[len(rows)]: the drift of some rows only, without computing the others."""
+    def drift_at(self, rows: np.ndarray, accounts: np.ndarray | None = None) -> np.ndarray:
+        """float64[len(rows)]: the drift of some rows (of ``accounts``, if known) only, not of the others."""
         rows = np.asarray(rows, dtype=np.int64)
         if self.drift_rows is not None:
             return self.drift_rows[rows]
         with np.errstate(divide="ignore", invalid="ignore"):
             inv = np.where(self.value > 0, 1.0 / self.value, np.nan)
-        acct = np.searchsorted(self.offsets, rows, side="right") - 1
+        acct = np.searchsorted(self.offsets, rows, side="right") - 1 if accounts is None else accounts
         return self.quantity[rows] * self.price[self.code[rows]] * inv[acct] - self.target_weight[rows]
 
     @property
@@ -233,6 +233,14 @@ def sorted_codes(values: pa.Array, universe: pa.Array) -> np.ndarray:
     return encode(values.cast(universe.type) if len(values) else values, universe)[0]
 
 
+def _within(values: np.ndarray, sorted_ids: np.ndarray) -> bool:
+    """Whether every value is one of ``sorted_ids`` (sorted, distinct)."""
+    if np.array_equal(values, sorted_ids):
+        return True
+    idx = np.minimum(np.searchsorted(sorted_ids, values), len(sorted_ids) - 1)
+    return bool((sorted_ids[idx] == values).all())
+
+
 def account_layout(pid: pa.Array, extra: list) -> tuple[pa.Array, np.ndarray, np.ndarray]:
     """Sorted account ids (of ``pid`` and the ``extra`` id arrays), CSR offsets and row order of ``pid``.
 
@@ -249,6 +257,12 @@ def account_layout(pid: pa.Array, extra: list) -> tuple[pa.Array, np.ndarray, np
         else:
             change = np.flatnonzero(np.asarray(pc.not_equal(pid.slice(1), pid.slice(0, n - 1)))) + 1
         starts = np.concatenate([[0], change]).astype(np.int64)
+        if pa.types.is_integer(pid.type):
+            run_v = v[starts]
+            if (run_v[1:] > run_v[:-1]).all() and all(
+                    pa.types.is_integer(a.type) and _within(a.to_numpy(zero_copy_only=False), run_v) for a in parts):
+                # grouped and sorted, and every other id is a row's: the runs are the accounts
+                return pa.array(run_v, pid.type), np.append(starts, n), np.zeros(0, np.int64)
         run_ids = pid.take(pa.array(starts))
         grouped = len(pc.unique(run_ids)) == len(run_ids)
         parts.insert(0, run_ids if grouped else pid)
@@ -560,7 +574,10 @@ def drift(
     if holdings:
         cash_p = np.zeros(n_p)
         if len(c_pid):
-            cash_p[sorted_codes(c_pid.cast(universe.type), universe)] = c_amt
+            if len(c_pid) == n_p and c_pid.type == universe.type and c_pid.equals(universe):
+                cash_p[:] = c_amt  # one cash row per account, in account order
+            else:
+                cash_p[sorted_codes(c_pid.cast(universe.type), universe)] = c_amt
         cur = None  # weights on demand: Drift.current_weight
         out = holdings_outputs(offsets, t_start, t_end, store_drift=covariance is not None)
         n_out, dup = holdings_drift(offsets, order, w_code0.astype(np.int32, copy=False),

@@ -343,7 +343,7 @@ def check_triggers(
     worst, band, ratio = _breaches(drift, theta, rho)
     has = worst >= 0
     wsafe = np.maximum(worst, 0)
-    d = np.where(has, drift.drift_at(wsafe) if len(drift.code) else 0.0, np.nan)
+    d = np.where(has, drift.drift_at(wsafe, np.arange(n)) if len(drift.code) else 0.0, np.nan)
     breach = ratio > 1.0
     if calendar is not None:
         due = ~known | (_period(np.full(n, now_ns), calendar) > _period(np.where(known, last, 0), calendar))
