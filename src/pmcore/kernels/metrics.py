@@ -75,12 +75,17 @@ def _mean_std_col(x, r, r_step, ddof, j):
     if lo == hi:
         return mean, 0.0
     ss = 0.0
+    comp = 0.0
     for t in range(n_obs):
         v = x[t, j] - r[t * r_step]
         if v == v:
             d = v - mean
             ss += d * d
-    return mean, np.sqrt(ss / (count - ddof))
+            comp += d
+    # corrected two-pass (Chan, Golub & LeVeque): removes the rounding of the
+    # mean, which otherwise shows when the deviations are near ulp(mean)
+    ss -= comp * comp / count
+    return mean, np.sqrt(max(ss, 0.0) / (count - ddof))
 
 
 @jit
@@ -216,8 +221,11 @@ def drawdown_details(x, include_start, start_value, out_depth, out_amount, out_r
 
 
 @jit
-def omega(x, r, r_step, threshold, out):
-    """Sum of gains over sum of losses of ``x - r - threshold`` per column (NaN if no loss)."""
+def omega(x, r, r_step, threshold, out, out_scale):
+    """Sum of gains over sum of losses of ``x - r - threshold`` per column (NaN if no loss).
+
+    ``out_scale`` gets gains + losses: not finite iff the column holds an infinity.
+    """
     n_obs, n_series = x.shape
     for j in range(n_series):
         gains = 0.0
@@ -229,6 +237,7 @@ def omega(x, r, r_step, threshold, out):
             elif v < 0.0:
                 losses -= v
         out[j] = gains / losses if losses > 0.0 else np.nan
+        out_scale[j] = gains + losses
 
 
 @jit
@@ -791,7 +800,7 @@ def _om_step(gains, losses, v, rt):
 
 
 @jit
-def omega_rows(x, r, r_step, threshold, out):
+def omega_rows(x, r, r_step, threshold, out, out_scale):
     """:func:`omega` for a C-contiguous matrix."""
     n_obs, n_series = x.shape
     gains = np.zeros(n_series)
@@ -813,6 +822,7 @@ def omega_rows(x, r, r_step, threshold, out):
             gains[j], losses[j] = _om_step(gains[j], losses[j], row[j], rt)
     for j in range(n_series):
         out[j] = gains[j] / losses[j] if losses[j] > 0.0 else np.nan
+        out_scale[j] = gains[j] + losses[j]
 
 
 @jit

@@ -54,7 +54,10 @@ def max_drawdown(x, include_start):
 
 
 def omega(x, rate, step, threshold, out):
-    (k.omega_rows if _rows(x) else k.omega)(x, rate, step, threshold, out)
+    """Omega into ``out``; returns gains + losses per column (not finite iff an infinity)."""
+    scale = np.empty(x.shape[1])
+    (k.omega_rows if _rows(x) else k.omega)(x, rate, step, threshold, out, scale)
+    return scale
 
 
 def alpha_beta(x, bench, rate, step):

@@ -263,7 +263,7 @@ def omega_ratio(
     >>> round(omega_ratio([0.02, -0.01, 0.03, -0.02]), 6)
     1.666667
     """
-    panel = as_panel(returns)
+    panel = as_panel(returns, check_inf=False)
     ppy = check_positive(periods_per_year, "periods_per_year")
     rate, step = as_rate(risk_free, "risk_free", panel)
     n = panel.values.shape[1]
@@ -271,7 +271,10 @@ def omega_ratio(
     required = float(required_return)
     if panel.n_obs >= 2 and (ppy == 1 or required > -1):
         threshold = required if ppy == 1 else (1.0 + required) ** (1.0 / ppy) - 1.0
-        kd.omega(panel.values, rate, step, threshold, out)
+        # gains + losses is not finite iff a column holds an infinity
+        recheck_infinite(panel, kd.omega(panel.values, rate, step, threshold, out))
+    else:
+        recheck_infinite(panel, np.full(1, np.inf))
     return per_column(panel, out, "omega_ratio")
 
 
