@@ -162,6 +162,10 @@ def as_panel(obj: Any, arg: str = "returns", *, check_time: bool = True, check_i
                 "has the wrong shape", argument=arg, value=values.shape,
                 expected="a 1-D series or a 2-D (n_obs, n_series) matrix",
             )
+        if not values.flags.c_contiguous:
+            # one memory layout for every kernel: each compiles once (C order);
+            # a Fortran-ordered or strided matrix is copied
+            values = np.ascontiguousarray(values)
         panel = Panel(values, "numpy", one_d, None)
         if check_inf:
             _check_infinite(values, arg, None)
@@ -179,6 +183,9 @@ def as_panel(obj: Any, arg: str = "returns", *, check_time: bool = True, check_i
     else:
         panel = None
     if panel is not None:
+        if not panel.values.flags.c_contiguous:
+            # one memory layout for every kernel: each compiles once (C order)
+            panel.values = np.ascontiguousarray(panel.values)
         if check_inf:
             _check_infinite(panel.values, arg, panel.names)
         return panel
@@ -236,7 +243,7 @@ def _polars_panel(obj, arg, pl, check_time) -> Panel:
     if data:
         values = (
             obj.select([pl.col(c).cast(pl.Float64).fill_null(float("nan")) for c in data])
-            .to_numpy(order="fortran")
+            .to_numpy(order="c")
         )
         values = np.asarray(values, dtype=np.float64)
     else:
@@ -268,7 +275,7 @@ def _arrow_panel(obj, arg, check_time) -> Panel:
     time_name, data = _numeric_names(
         obj.column_names, [f.type for f in obj.schema], arg, pa.types.is_temporal, numeric
     )
-    values = np.empty((obj.num_rows, len(data)), order="F")
+    values = np.empty((obj.num_rows, len(data)))
     for j, c in enumerate(data):
         values[:, j] = _arrow_floats(obj.column(c))
     time = time_col = None

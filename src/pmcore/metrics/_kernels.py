@@ -1,10 +1,11 @@
 """Kernel dispatch by memory layout: row-major twins for C-contiguous matrices.
 
-A C-contiguous ``(n_obs, n_series)`` matrix with several series (numpy's
-default) is read row by row with the series innermost; a single series, or a
-Fortran-ordered matrix (what pandas and polars hand out), column by column
-(for one series the column loop has less overhead per row). Both kernels
-compute the same thing; only the summation order may differ.
+Every matrix reaches the kernels C-contiguous (:func:`~pmcore.metrics._data.as_panel`
+copies a Fortran-ordered or strided one), so each kernel compiles for one
+layout only. A matrix with several series is read row by row with the series
+innermost; a single series column by column (the column loop has less
+overhead per row), except where the row kernel makes fewer passes. Both
+kernels compute the same thing; only the summation order may differ.
 """
 
 from __future__ import annotations
