@@ -17,8 +17,8 @@ N_COST = 7
 
 
 @jit
-def trade_cost(quantity, price, params):
-    """Estimated cost of trading ``quantity`` units at ``price`` (one row of cost parameters).
+def row_cost(quantity, price, params, c):
+    """Estimated cost of trading ``quantity`` units at ``price`` (row ``c`` of the cost parameters ``params``).
 
     ``params`` holds per-share commission, commission rate (fraction of
     notional), minimum commission, half spread (fraction of price), daily
@@ -35,23 +35,29 @@ def trade_cost(quantity, price, params):
     if q == 0.0:
         return 0.0, 0.0, 0.0
     notional = q * price
-    commission = max(params[MIN_FEE], params[PER_SHARE] * q + params[RATE] * notional)
-    spread = params[HALF_SPREAD] * notional
+    commission = max(params[c, MIN_FEE], params[c, PER_SHARE] * q + params[c, RATE] * notional)
+    spread = params[c, HALF_SPREAD] * notional
     impact = 0.0
-    vol = params[VOLATILITY]
-    adv = params[ADV]
-    if vol == vol and adv == adv and adv > 0.0 and params[IMPACT] != 0.0:
-        impact = params[IMPACT] * vol * np.sqrt(q / adv) * notional
+    vol = params[c, VOLATILITY]
+    adv = params[c, ADV]
+    if vol == vol and adv == adv and adv > 0.0 and params[c, IMPACT] != 0.0:
+        impact = params[c, IMPACT] * vol * np.sqrt(q / adv) * notional
     return commission, spread, impact
 
 
 @jit
+def trade_cost(quantity, price, params):
+    """:func:`row_cost` with one row of cost parameters ``params`` (float64[N_COST])."""
+    return row_cost(quantity, price, params.reshape((1, params.shape[0])), 0)
+
+
+@jit
 def trade_costs(quantity, price, code, params):
-    """:func:`trade_cost` of many trades: float64[n, 3] (commission, spread, impact)."""
+    """:func:`row_cost` of many trades: float64[n, 3] (commission, spread, impact)."""
     n = quantity.shape[0]
     out = np.empty((n, 3))
     for k in range(n):
-        c, s, m = trade_cost(quantity[k], price[k], params[code[k]])
+        c, s, m = row_cost(quantity[k], price[k], params, code[k])
         out[k, 0] = c
         out[k, 1] = s
         out[k, 2] = m
@@ -127,7 +133,7 @@ def plan_trades(out_offsets, out_code, quantity, target, price, cash_code, holdi
     inst : float64[n_keys, 2]
         Lot size (0: any quantity) and minimum notional of each key.
     cost_params : float64[n_keys, N_COST]
-        See :func:`trade_cost`.
+        See :func:`row_cost`.
     settings : float64[N_SETTINGS]
         Mode (0 to target, 1 to the band edge), absolute band, relative band,
         cash reserve (fraction of value; -inf: none), maximum gross leverage, risk aversion.
@@ -206,12 +212,12 @@ def plan_trades(out_offsets, out_code, quantity, target, price, cash_code, holdi
             if c == cash_code:
                 continue
             px = price[c]
-            w = quantity[k] * px / value
             tt = target[k] * scale
             r = R_TARGET
             if mode == 0.0:
                 wstar = tt
             else:
+                w = quantity[k] * px / value
                 b = theta
                 if rho < np.inf:
                     b = min(b, rho * abs(tt))
@@ -227,12 +233,10 @@ def plan_trades(out_offsets, out_code, quantity, target, price, cash_code, holdi
                 delta = wstar * value / px - quantity[k]
                 lot = inst[c, 0]
                 if lot > 0.0 and delta != 0.0:
-                    if delta < 0.0:
-                        delta = -np.ceil(-delta / lot - 1e-9) * lot
-                        if quantity[k] > 0.0 and -delta > quantity[k]:
-                            delta = -quantity[k]
-                    else:
-                        delta = _round_buy(delta, lot)
+                    # sells round up and buys down to a lot: -ceil(-x) == floor(x) exactly, one formula
+                    delta = np.floor(delta / lot + 1e-9) * lot
+                    if quantity[k] > 0.0 and -delta > quantity[k]:
+                        delta = -quantity[k]
                     if delta == 0.0:
                         reason_s[j] = R_LOT
                         n_skip += 1
@@ -275,7 +279,7 @@ def plan_trades(out_offsets, out_code, quantity, target, price, cash_code, holdi
                     if d * price[c] < inst[c, 1]:
                         d = 0.0
                 trade_s[j] = d
-                cm, sp, im = trade_cost(d, price[c], cost_params[c])
+                cm, sp, im = row_cost(d, price[c], cost_params, c)
                 cost_s[j, 0] = cm
                 cost_s[j, 1] = sp
                 cost_s[j, 2] = im
