@@ -451,7 +451,8 @@ def higher_moments(x, out):
                 count += 1
         out[j, 0] = count
         if count == 0:
-            out[j, 1:] = np.nan
+            for i in range(1, 5):  # loops, not slice assignments: they compile far faster
+                out[j, i] = np.nan
             continue
         mean = total / count
         m2 = 0.0
@@ -584,7 +585,9 @@ def trade_streaks(codes, pnl, n_groups, out):
     loss streak, current win streak, current loss streak. A zero PnL is
     neither a win nor a loss and ends both streaks.
     """
-    out[:, :] = 0.0
+    for g in range(n_groups):  # loops, not slice assignments: they compile far faster
+        for i in range(11):
+            out[g, i] = 0.0
     for g in range(n_groups):
         out[g, 5] = np.nan
         out[g, 6] = np.nan

@@ -371,39 +371,31 @@ def rolling_mean_std_rows(x, r, r_step, window, ddof, what, scale, out):
         rt = r[t * r_step]
         row = x[t]
         start = t - window + 1
-        if start > 0:
-            ru = r[(start - 1) * r_step]
-            old = x[start - 1]
-            for j in range(n_series):
-                v = row[j] - rt
-                u = old[j] - ru
-                ok_v = v == v
-                ok_u = u == u
-                d = v - shift[j] if ok_v else 0.0
-                e = u - shift[j] if ok_u else 0.0
-                count[j] = (count[j] + (1.0 if ok_v else 0.0)) - (1.0 if ok_u else 0.0)
-                missing += (0 if ok_v else 1) - (0 if ok_u else 1)
-                s1[j] = (s1[j] + d) - e
-                a = s2[j] + d * d
-                peak[j] = max(peak[j], a)
-                s2[j] = a - e * e
-        else:
-            for j in range(n_series):
-                v = row[j] - rt
-                ok_v = v == v
-                d = v - shift[j] if ok_v else 0.0
-                count[j] += 1.0 if ok_v else 0.0
-                missing += 0 if ok_v else 1
-                s1[j] += d
-                a = s2[j] + d * d
-                s2[j] = a
-                peak[j] = max(peak[j], a)
+        # the row leaving the window (none yet: weight 0 on a dummy row)
+        drop = 1.0 if start > 0 else 0.0
+        drop_n = 1 if start > 0 else 0
+        ru = r[max(start - 1, 0) * r_step]
+        old = x[max(start - 1, 0)]
+        for j in range(n_series):
+            v = row[j] - rt
+            u = old[j] - ru
+            ok_v = v == v
+            ok_u = u == u
+            d = v - shift[j] if ok_v else 0.0
+            e = (u - shift[j] if ok_u else 0.0) * drop
+            count[j] = (count[j] + (1.0 if ok_v else 0.0)) - (drop if ok_u else 0.0)
+            missing += (0 if ok_v else 1) - (0 if ok_u else drop_n)
+            s1[j] = (s1[j] + d) - e
+            a = s2[j] + d * d
+            peak[j] = max(peak[j], a)
+            s2[j] = a - e * e
         if start == due:
             # recompute the window's sums from scratch to reset drift
             due += window
-            count[:] = 0.0
-            s1[:] = 0.0
-            s2[:] = 0.0
+            for j in range(n_series):
+                count[j] = 0.0
+                s1[j] = 0.0
+                s2[j] = 0.0
             for m in range(start, t + 1):
                 rm = r[m * r_step]
                 xm = x[m]
@@ -414,10 +406,12 @@ def rolling_mean_std_rows(x, r, r_step, window, ddof, what, scale, out):
                     count[j] += 1.0 if ok else 0.0
                     s1[j] += d
                     s2[j] += d * d
-            peak[:] = s2
+            for j in range(n_series):
+                peak[j] = s2[j]
         out_t = out[t]
         if start < 0:
-            out_t[:] = np.nan
+            for j in range(n_series):
+                out_t[j] = np.nan
             continue
         rare = False
         # the expressions of _result, one loop per statistic: they vectorize
@@ -431,29 +425,14 @@ def rolling_mean_std_rows(x, r, r_step, window, ddof, what, scale, out):
                 ss = s2[j] - s1[j] * s1[j] * inv
                 rare |= ss < _CANCEL * peak[j]
                 out_t[j] = mean * np.sqrt(den / max(ss, 0.0)) * scale if den > 0.0 else np.nan
-        elif what == 1:
+        else:
             for j in range(n_series):
                 c = count[j]
                 inv = 1.0 / c
                 mean = shift[j] + s1[j] * inv
                 ss = s2[j] - s1[j] * s1[j] * inv
                 rare |= ss < _CANCEL * peak[j]
-                den = c - ddof
-                out_t[j] = mean * np.sqrt(den / max(ss, 0.0)) * scale if den > 0.0 else np.nan
-        elif what == 0:
-            for j in range(n_series):
-                c = count[j]
-                ss = s2[j] - s1[j] * s1[j] * (1.0 / c)
-                rare |= ss < _CANCEL * peak[j]
-                den = c - ddof
-                out_t[j] = np.sqrt(max(ss, 0.0) / den) * scale if den > 0.0 else np.nan
-        else:
-            for j in range(n_series):
-                c = count[j]
-                inv = 1.0 / c
-                ss = s2[j] - s1[j] * s1[j] * inv
-                rare |= ss < _CANCEL * peak[j]
-                out_t[j] = (shift[j] + s1[j] * inv) * scale
+                out_t[j] = _result(what, mean, ss, c - ddof, scale)
         if rare:
             for j in range(n_series):
                 c = count[j]
