@@ -202,9 +202,9 @@ def test_drift_kernel_matches_reference_and_twin(seed, n_p, n_keys, max_rows, sh
             assert summ[p, kr.TOTAL_ABS] == pytest.approx(summary[p][1], rel=1e-12, abs=1e-15)
             arg = int(summ[p, kr.ARGMAX])
             if off[p + 1] > off[p]:
-                assert abs(dft[arg]) == summ[p, kr.MAX_ABS]
+                assert abs(dft[arg]) == summ[p, kr.MAX_ABS] and summ[p, kr.AT_MAX] == dft[arg]
             else:
-                assert arg == -1
+                assert arg == -1 and math.isnan(summ[p, kr.AT_MAX])
         has_repeat = any(len(set(code[order[offsets[p]:offsets[p + 1]]] if len(order) else
                                  code[offsets[p]:offsets[p + 1]])) < offsets[p + 1] - offsets[p]
                          for p in range(n_p))
@@ -232,6 +232,8 @@ def test_holdings_kernel_matches_reference(seed, n_p, n_keys):
         assert len(lazy[4]) == 0 and np.array_equal(lazy[6], out[6], equal_nan=True)
         assert np.array_equal(lazy[1][:n_out], out[1][:n_out]) and np.array_equal(lazy[5], out[5])
         off, acct, summ = out[0], out[5], out[6]
+        has = summ[:, kr.ARGMAX] >= 0
+        np.testing.assert_array_equal(summ[has, kr.AT_MAX], out[4][summ[has, kr.ARGMAX].astype(int)])
         out_code, q, tgt, dft = (a[:n_out] for a in out[1:5])
         w = dft + tgt
         for p in range(n_p):

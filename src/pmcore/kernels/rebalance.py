@@ -16,9 +16,9 @@ import numpy as np
 
 from ._jit import jit
 
-# columns of the per-account summary returned by ``drift_accounts``
-MAX_ABS, TOTAL_ABS, ARGMAX = range(3)
-N_SUMMARY = 3
+# columns of the per-account summary returned by ``drift_accounts`` (AT_MAX: signed drift of the ARGMAX row)
+MAX_ABS, TOTAL_ABS, ARGMAX, AT_MAX = range(4)
+N_SUMMARY = 4
 
 
 @jit
@@ -117,6 +117,7 @@ def _summarize(lo, hi, current, target, drift, summary, p):
     mx = 0.0
     arg = -1
     tot = 0.0
+    at = np.nan
     for j in range(lo, hi):
         d = current[j] - target[j]
         drift[j] = d
@@ -125,9 +126,11 @@ def _summarize(lo, hi, current, target, drift, summary, p):
         if arg < 0 or a > mx or a != a:
             mx = a
             arg = j
+            at = d
     summary[p, MAX_ABS] = mx
     summary[p, TOTAL_ABS] = tot
     summary[p, ARGMAX] = arg
+    summary[p, AT_MAX] = at
 
 
 @jit
@@ -139,8 +142,9 @@ def drift_rows(out_offsets, current, target):
     drift : float64[n_out]
         ``current - target``.
     summary : float64[n_accounts, N_SUMMARY]
-        Maximum absolute drift, total absolute drift, and the output row of
-        the maximum (-1 for an account without rows). NaN weights give NaN.
+        Maximum absolute drift, total absolute drift, the output row of
+        the maximum (-1 for an account without rows) and the drift of that
+        row (NaN without rows). NaN weights give NaN.
     """
     n_p = out_offsets.shape[0] - 1
     drift = np.empty(current.shape[0])
@@ -278,6 +282,7 @@ def holdings_drift(offsets, order, code, code_map, quantity, cash, cash_code, pr
         mx = 0.0
         arg = -1
         tot = 0.0
+        at = np.nan
         for j in range(lo, r):
             d = qty[j] * price[out_code[j]] * inv - target[j]
             if store:
@@ -287,9 +292,11 @@ def holdings_drift(offsets, order, code, code_map, quantity, cash, cash_code, pr
             if arg < 0 or a > mx or a != a:
                 mx = a
                 arg = j
+                at = d
         summary[p, MAX_ABS] = mx
         summary[p, TOTAL_ABS] = tot
         summary[p, ARGMAX] = arg
+        summary[p, AT_MAX] = at
     return r, dup
 
 

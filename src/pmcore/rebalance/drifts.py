@@ -14,6 +14,7 @@ from ..frames import encode, float_column, frame_kind, from_arrow, id_column, re
 from ..kernels.book import group_rows
 from ..kernels.rebalance import (
     ARGMAX,
+    AT_MAX,
     MAX_ABS,
     TOTAL_ABS,
     drift_accounts,
@@ -49,6 +50,8 @@ class Drift:
         error of the drift (NaN without a covariance).
     max_row : numpy.ndarray
         int64[n_accounts]: row of the largest ``|drift|`` (-1 if none).
+    drift_at_max : numpy.ndarray
+        float64[n_accounts]: the (signed) drift of that row (NaN if none).
     kind : str
         Kind of frame that conversions without an argument return.
     quantity, price, account : numpy.ndarray or None
@@ -72,6 +75,7 @@ class Drift:
     total_drift: np.ndarray
     tracking_error: np.ndarray
     max_row: np.ndarray
+    drift_at_max: np.ndarray
     kind: str
     quantity: np.ndarray | None = None
     price: np.ndarray | None = None
@@ -605,7 +609,7 @@ def drift(
         by=by, portfolio_ids=universe, keys=keys, offsets=out_off, code=out_code,
         weight_rows=cur, target_weight=tgt, drift_rows=dft,
         max_drift=summary[:, MAX_ABS].copy(), total_drift=summary[:, TOTAL_ABS].copy(),
-        tracking_error=te, max_row=summary[:, ARGMAX].astype(np.int64),
+        tracking_error=te, max_row=summary[:, ARGMAX].astype(np.int64), drift_at_max=summary[:, AT_MAX].copy(),
         kind=kind if kind != "other" else "arrow",
         quantity=qty, price=price_key, account=acct, cash_code=cash_code,
     )

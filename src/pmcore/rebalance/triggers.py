@@ -343,7 +343,10 @@ def check_triggers(
     worst, band, ratio = _breaches(drift, theta, rho)
     has = worst >= 0
     wsafe = np.maximum(worst, 0)
-    d = np.where(has, drift.drift_at(wsafe, np.arange(n)) if len(drift.code) else 0.0, np.nan)
+    if worst is drift.max_row:  # the worst asset is the one of the largest |drift|: its drift is known
+        d = drift.drift_at_max.copy()
+    else:
+        d = np.where(has, drift.drift_at(wsafe, np.arange(n)) if len(drift.code) else 0.0, np.nan)
     breach = ratio > 1.0
     if calendar is not None:
         due = ~known | (_period(np.full(n, now_ns), calendar) > _period(np.where(known, last, 0), calendar))
