@@ -332,3 +332,10 @@ def test_plan_kernel_matches_twin(seed, n_p, n_i, cb, mode):
     for g, w in zip(got[:5], twin[:5]):
         np.testing.assert_allclose(g[:n_got], w[:n_twin], rtol=1e-12, atol=1e-9)
     np.testing.assert_allclose(got[5], twin[5], rtol=1e-12, atol=1e-9)
+    # without stored costs: the same rows, and the costs are those of the trades (TradeList.cost)
+    lazy = kr.plan_outputs(d.offsets, active, store_cost=False)
+    assert kr.plan_trades(*args, *lazy) == n_got and lazy[3].shape == (0, 3)
+    for g, w in zip(got[:3] + got[4:5], lazy[:3] + lazy[4:5]):
+        np.testing.assert_array_equal(g[:n_got], w[:n_got])
+    code = d.code[got[0][:n_got]]
+    np.testing.assert_array_equal(kr.trade_costs(got[1][:n_got], d.price[code], code, params), got[3][:n_got])

@@ -101,15 +101,20 @@ def _te(lo, hi, code, weight, target, cov_index, cov):
 
 @jit
 def _emit(lo, m, trade_s, reason_s, cost_s, wave_s, row, trade, reason, cost, wave, base):
-    """Append an account's listed rows (a trade or a reason) to the outputs; return the new length."""
+    """Append an account's listed rows (a trade or a reason) to the outputs; return the new length.
+
+    An empty ``cost`` is not written (the costs are :func:`row_cost` of the trades).
+    """
+    store_cost = cost.shape[0] > 0
     for j in range(m):
         if trade_s[j] != 0.0 or reason_s[j] != R_NONE:
             row[base] = lo + j
             trade[base] = trade_s[j]
             reason[base] = reason_s[j]
-            cost[base, 0] = cost_s[j, 0]
-            cost[base, 1] = cost_s[j, 1]
-            cost[base, 2] = cost_s[j, 2]
+            if store_cost:
+                cost[base, 0] = cost_s[j, 0]
+                cost[base, 1] = cost_s[j, 1]
+                cost[base, 2] = cost_s[j, 2]
             wave[base] = wave_s[j]
             base += 1
     return base
@@ -148,6 +153,8 @@ def plan_trades(out_offsets, out_code, quantity, target, price, cash_code, holdi
         (int8), commission, spread and impact (float64[., 3]), and wave
         (int8; 1: send now, 2: after the sells as cash is short, 0:
         skipped). ``account``: float64[n_accounts, N_ACC] of ``A_*`` fields.
+        An empty ``cost`` is not written: the cost of every listed row is
+        :func:`row_cost` of its trade (0 for a skipped row).
 
     Returns
     -------
@@ -364,16 +371,17 @@ def plan_trades(out_offsets, out_code, quantity, target, price, cash_code, holdi
     return base
 
 
-def plan_outputs(out_offsets, active):
+def plan_outputs(out_offsets, active, store_cost=True):
     """Output arrays of :func:`plan_trades` (plain numpy, outside the kernel).
 
     Returns
     -------
     row, trade, reason, cost, wave, account
-        Per-row outputs sized for every row of the active accounts, and the
-        per-account matrix.
+        Per-row outputs sized for every row of the active accounts (``cost``
+        empty unless ``store_cost``), and the per-account matrix.
     """
     n_plan = int(np.diff(out_offsets)[active].sum())
     n_p = out_offsets.shape[0] - 1
-    return (np.empty(n_plan, np.int64), np.empty(n_plan), np.empty(n_plan, np.int8), np.empty((n_plan, 3)),
+    return (np.empty(n_plan, np.int64), np.empty(n_plan), np.empty(n_plan, np.int8),
+            np.empty((n_plan if store_cost else 0, 3)),
             np.empty(n_plan, np.int8), np.empty((n_p, N_ACC)))

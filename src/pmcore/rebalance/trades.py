@@ -48,7 +48,8 @@ class TradeList:
     quantity : numpy.ndarray
         float64[n_trades]: signed quantity (buy > 0; 0 for a skipped trade).
     cost : numpy.ndarray
-        float64[n_trades, 3]: estimated commission, spread and impact.
+        float64[n_trades, 3]: estimated commission, spread and impact
+        (computed from the trades on first access).
     wave : numpy.ndarray
         int8[n_trades]: 1 = send now, 2 = after the sells (cash is short), 0 = skipped.
     reason : numpy.ndarray
@@ -61,11 +62,21 @@ class TradeList:
     drift: Drift
     rows: np.ndarray
     quantity: np.ndarray
-    cost: np.ndarray
+    cost_rows: np.ndarray | None
+    cost_params: np.ndarray
     wave: np.ndarray
     reason: np.ndarray
     account: np.ndarray
     settings: dict
+
+    @property
+    def cost(self) -> np.ndarray:
+        """float64[n_trades, 3]: commission, spread and impact of each trade (the planner's cost model)."""
+        if self.cost_rows is None:
+            code = self.drift.code[self.rows]
+            object.__setattr__(self, "cost_rows", kr.trade_costs(self.quantity, self.drift.price[code], code,
+                                                                  self.cost_params))
+        return self.cost_rows
 
     @property
     def n_trades(self) -> int:
@@ -336,11 +347,12 @@ def trade_list(
     settings[kr.MODE] = 0.0 if mode == "target" else 1.0
     settings[kr.THETA], settings[kr.RHO], settings[kr.RESERVE] = theta, rho, reserve
     settings[kr.MAX_LEV], settings[kr.RISK_AVERSION] = lev, lam
-    row, trade, reason, cost, wave, account = out = kr.plan_outputs(d.offsets, active)
+    row, trade, reason, _, wave, account = out = kr.plan_outputs(d.offsets, active, store_cost=False)
     n = kr.plan_trades(d.offsets, d.code, d.quantity, d.target_weight, d.price, d.cash_code, d.account, active,
                        inst, params, settings, cov_index, cov, *out)
     return TradeList(
-        drift=d, rows=row[:n], quantity=trade[:n], cost=cost[:n], wave=wave[:n], reason=reason[:n],
+        drift=d, rows=row[:n], quantity=trade[:n], cost_rows=None, cost_params=params, wave=wave[:n],
+        reason=reason[:n],
         account=account,
         settings={"mode": mode, "threshold": theta, "relative_band": rho, "cash_reserve": cash_reserve,
                   "max_leverage": lev, "risk_aversion": lam},
