@@ -376,6 +376,15 @@ def rolling_mean_std_rows(x, r, r_step, window, ddof, what, scale, out):
         drop_n = 1 if start > 0 else 0
         ru = r[max(start - 1, 0) * r_step]
         old = x[max(start - 1, 0)]
+        out_t = out[t]
+        # Sharpe with every window full so far: the row's results are written
+        # by the update loop itself (the sums are not read twice); should a
+        # NaN enter with this row, the results are written again below
+        fused = what == 1 and missing == 0 and start >= 0 and start != due
+        c_full = np.float64(window)  # np.float64: the Python twin divides by 0 as numpy does
+        inv_full = 1.0 / c_full
+        den_full = c_full - ddof
+        rare = False
         for j in range(n_series):
             v = row[j] - rt
             u = old[j] - ru
@@ -385,10 +394,18 @@ def rolling_mean_std_rows(x, r, r_step, window, ddof, what, scale, out):
             e = (u - shift[j] if ok_u else 0.0) * drop
             count[j] = (count[j] + (1.0 if ok_v else 0.0)) - (drop if ok_u else 0.0)
             missing += (0 if ok_v else 1) - (0 if ok_u else drop_n)
-            s1[j] = (s1[j] + d) - e
+            b1 = (s1[j] + d) - e
             a = s2[j] + d * d
-            peak[j] = max(peak[j], a)
-            s2[j] = a - e * e
+            pk = max(peak[j], a)
+            b2 = a - e * e
+            s1[j] = b1
+            s2[j] = b2
+            peak[j] = pk
+            if fused:
+                mean = shift[j] + b1 * inv_full
+                ss = b2 - b1 * b1 * inv_full
+                rare |= ss < _CANCEL * pk
+                out_t[j] = mean * np.sqrt(den_full / max(ss, 0.0)) * scale if den_full > 0.0 else np.nan
         if start == due:
             # recompute the window's sums from scratch to reset drift
             due += window
@@ -408,24 +425,22 @@ def rolling_mean_std_rows(x, r, r_step, window, ddof, what, scale, out):
                     s2[j] += d * d
             for j in range(n_series):
                 peak[j] = s2[j]
-        out_t = out[t]
         if start < 0:
             for j in range(n_series):
                 out_t[j] = np.nan
             continue
-        rare = False
-        # the expressions of _result, one loop per statistic: they vectorize
-        if what == 1 and missing == 0:
+        if fused and missing == 0:
+            pass  # written by the update loop
+        elif what == 1 and missing == 0:
             # every window full: one count, one reciprocal for the whole row
-            c = np.float64(window)  # np.float64: the Python twin divides by 0 as numpy does
-            inv = 1.0 / c
-            den = c - ddof
+            rare = False
             for j in range(n_series):
-                mean = shift[j] + s1[j] * inv
-                ss = s2[j] - s1[j] * s1[j] * inv
+                mean = shift[j] + s1[j] * inv_full
+                ss = s2[j] - s1[j] * s1[j] * inv_full
                 rare |= ss < _CANCEL * peak[j]
-                out_t[j] = mean * np.sqrt(den / max(ss, 0.0)) * scale if den > 0.0 else np.nan
+                out_t[j] = mean * np.sqrt(den_full / max(ss, 0.0)) * scale if den_full > 0.0 else np.nan
         else:
+            rare = False
             for j in range(n_series):
                 c = count[j]
                 inv = 1.0 / c
