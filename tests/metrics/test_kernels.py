@@ -136,7 +136,7 @@ def test_sampled_tail_select_long_columns(pattern, q):
     if pattern == "ties":
         x = np.round(x, 3)
     elif pattern == "adversarial":  # the sample sees only the large values
-        step = n // 256
+        step = n // 128  # the kernel samples every (n // 128)-th row
         x = np.where(np.arange(n) % step == 0, 1.0, x)
     elif pattern == "sorted":
         x = np.sort(x)[::-1].copy()
@@ -154,7 +154,7 @@ def test_sampled_tail_select_long_columns(pattern, q):
 
 def _tail_patterns(n, rng):
     """Columns that defeat a sampled bound: the sample rows see only large or only small values."""
-    step = n // 256
+    step = n // 128  # the rows the kernel samples
     base = rng.standard_t(3, n) * 0.01
     sampled = np.arange(n) % step == 0
     cols = [base, np.round(base, 3), np.sort(base), np.sort(base)[::-1],

@@ -290,7 +290,7 @@ def quickselect(a, n, k):
 
 
 _BLOCK = 16  # columns handled together by the tail kernels
-_SAMPLE = 513  # n / (n // 256) < 512 for every n >= 256
+_SAMPLE = 257  # n / (n // 128) < 256 for every n >= 128
 
 
 @jit
@@ -303,7 +303,7 @@ def _tail_block(x, j0, j1, q, upper, cand, sample, out_kth, out_next, out_sum, o
     k + 1 smallest. Correct when the column holds no infinity (the caller
     checks columns whose finite count falls short of ``n_obs``).
 
-    A sample of about 256 rows gives a bound a few standard errors above
+    A sample of about 128 rows gives a bound a few standard errors above
     the k-th value; one pass over each column counts its finite values and
     keeps those ``<=`` the bound in ``cand`` (about k + 3 sqrt(k)); the
     selection and the tail sum run on that short list. With ``upper`` (for
@@ -313,7 +313,7 @@ def _tail_block(x, j0, j1, q, upper, cand, sample, out_kth, out_next, out_sum, o
     """
     n_obs = x.shape[0]
     width = j1 - j0
-    step = max(1, n_obs // 256)
+    step = max(1, n_obs // 128)
     sign = -1.0 if upper else 1.0  # keep sign * v <= sign * bound
     bound = np.full(width, np.inf)
     filled = np.zeros(width, np.int64)
