@@ -24,21 +24,18 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import report_tables as rt  # noqa: E402
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--small", action="store_true")
-    parser.add_argument("--write", action="store_true",
-                        help="also write docs/_generated/cash.rst and the README section between "
-                             "<!-- bench:cash --> and <!-- /bench:cash --> (if present)")
-    parser.add_argument("--no-readme", action="store_true", help="with --write: the docs table only")
+    rt.add_write_options(parser, "cash")
     args = parser.parse_args()
     if not args.small:
         os.environ["PMCORE_BENCH_FULL"] = "1"
     import cash_data as cd
     import polars as pl
-    import report_tables as rt
 
     load = rt.load_average()
     size = cd.sizes()

@@ -33,6 +33,7 @@ import numpy as np
 import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import report_tables as rt  # noqa: E402
 
 
 def fresh(fills: pa.Table, k: int) -> pa.Table:
@@ -52,14 +53,10 @@ def rate(n: int, seconds: float) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--small", action="store_true")
-    parser.add_argument("--write", action="store_true",
-                        help="also write docs/_generated/state.rst and the README section between "
-                             "<!-- bench:state --> and <!-- /bench:state --> (if present)")
-    parser.add_argument("--no-readme", action="store_true", help="with --write: the docs table only")
+    rt.add_write_options(parser, "state")
     args = parser.parse_args()
     if not args.small:
         os.environ["PMCORE_BENCH_FULL"] = "1"
-    import report_tables as rt
     import state_data as sd
 
     from pmcore.state import PortfolioState
