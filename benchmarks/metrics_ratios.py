@@ -249,10 +249,8 @@ def main() -> None:
     rt.add_write_options(parser, "metrics")
     args = parser.parse_args()
     header, rows = measure(args)
-    rt.print_table("Metrics benchmarks", header, rows, columns=MD_COLUMNS, align="lrll")
-    if args.write:
-        rt.write("metrics", "metrics_ratios.py", header, rows, readme=not args.no_readme, columns=COLUMNS,
-                 md_columns=MD_COLUMNS, align="lrll", widths=(50, 14, 18, 18), reproduce=False)
+    rt.publish(args, "metrics", "metrics_ratios.py", "Metrics benchmarks", header, rows, columns=COLUMNS,
+               md_columns=MD_COLUMNS, align="lrll", widths=(50, 14, 18, 18), reproduce=False)
 
 
 if __name__ == "__main__":

@@ -113,10 +113,8 @@ def main() -> None:
               f"against pmcore's; {os.cpu_count()} cores shared with other work, load average {load:.1f} "
               f"at the start: ratios taken in the same run")
     table = [(name, fmt(t), fmt(c), ratio) for name, t, c, ratio in rows]
-    if args.write:
-        rt.write("backtest", "report_backtest.py", header, table, readme=not args.no_readme, columns=COLUMNS,
-                 align="lrrl", reproduce=False)
-    rt.print_table("Backtest benchmarks", header, table, columns=COLUMNS, align="lrrl")
+    rt.publish(args, "backtest", "report_backtest.py", "Backtest benchmarks", header, table, columns=COLUMNS,
+               align="lrrl", reproduce=False)
 
 
 if __name__ == "__main__":

@@ -125,9 +125,7 @@ def main() -> None:
     header = (f"ledger of {n_big:,} lines over {size['portfolios']:,} portfolios x 4 strategies x 5 "
               f"currencies, amounts decimal128(38, 8); {os.cpu_count()} cores, load average {load:.1f} "
               "at the start")
-    if args.write:
-        rt.write("cash", "report_cash.py", header, table, readme=not args.no_readme)
-    rt.print_table("Cash benchmarks", header, table)
+    rt.publish(args, "cash", "report_cash.py", "Cash benchmarks", header, table)
 
 
 if __name__ == "__main__":

@@ -141,10 +141,8 @@ def main() -> None:
     header = (f"{n:,} positions over {n_a:,} accounts (30 % isolated), {size['n_instruments']:,} "
               f"instruments, 80 % with 3-8 tiers; {os.cpu_count()} cores, load average {load:.1f} at the start")
     table = [(name, rt.shown(t), ratio) for name, t, ratio in rows]
-    if args.write:
-        rt.write("margin", "report_margin.py", header, table, readme=not args.no_readme, columns=COLUMNS,
-                 reproduce=False)
-    rt.print_table("Margin benchmarks", header, table, columns=COLUMNS)
+    rt.publish(args, "margin", "report_margin.py", "Margin benchmarks", header, table, columns=COLUMNS,
+               reproduce=False)
 
 
 if __name__ == "__main__":

@@ -106,10 +106,8 @@ def main() -> None:
     header = (f"{n_a:,} accounts x {n_i} assets ({n_a * n_i:,} positions), {int(decision.rebalance.sum()):,} "
               f"accounts trigger, {plan.n_trades:,} trades; {os.cpu_count()} cores, load average {load:.1f}")
     table = [(name, rt.shown(t), ratio) for name, t, ratio in rows]
-    if args.write:
-        rt.write("rebalance", "report_rebalance.py", header, table, readme=not args.no_readme, columns=COLUMNS,
-                 reproduce=False)
-    rt.print_table("Rebalancing benchmarks", header, table, columns=COLUMNS)
+    rt.publish(args, "rebalance", "report_rebalance.py", "Rebalancing benchmarks", header, table, columns=COLUMNS,
+               reproduce=False)
 
 
 if __name__ == "__main__":

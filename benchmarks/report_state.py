@@ -175,9 +175,7 @@ def main() -> None:
     header = (f"{n_p:,} portfolios x {n_i} instruments = {book.n_positions:,} positions (half margin "
               f"accounts), batches of {n_f:,} random fills; {os.cpu_count()} cores, load average {load:.1f} "
               "at the start")
-    if args.write:
-        rt.write("state", "report_state.py", header, table, readme=not args.no_readme)
-    rt.print_table("State engine benchmarks", header, table)
+    rt.publish(args, "state", "report_state.py", "State engine benchmarks", header, table)
 
 
 if __name__ == "__main__":

@@ -150,3 +150,12 @@ def write(name: str, script: str, header: str, table: list, *, readme: bool = Tr
         print(f"wrote {out.relative_to(ROOT)} and the README section {start}")
     else:
         print(f"wrote {out.relative_to(ROOT)}; README has no {start} ... {end} markers, left unchanged")
+
+
+def publish(args, name: str, script: str, title: str, header: str, table: list, **options) -> None:
+    """The end of every report script: :func:`write` if ``--write`` was given (the README too unless
+    ``--no-readme``), then :func:`print_table` (in the README's columns); ``options`` go to :func:`write`."""
+    if args.write:
+        write(name, script, header, table, readme=not args.no_readme, **options)
+    columns = options.get("md_columns") or options.get("columns", COLUMNS)
+    print_table(title, header, table, columns=columns, align=options.get("align"))

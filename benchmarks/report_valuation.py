@@ -144,10 +144,8 @@ def main() -> None:
               f"instruments, 12 currencies, 3 grouping columns; {os.cpu_count()} cores, load average "
               f"{load:.1f} at the start (ratios taken in the same interleaved run)")
     table = [(name, rt.shown(t), ratio) for name, t, ratio in rows]
-    if args.write:
-        rt.write("valuation", "report_valuation.py", header, table, readme=not args.no_readme, columns=COLUMNS,
-                 reproduce=False)
-    rt.print_table("Valuation benchmarks", header, table, columns=COLUMNS)
+    rt.publish(args, "valuation", "report_valuation.py", "Valuation benchmarks", header, table, columns=COLUMNS,
+               reproduce=False)
 
 
 if __name__ == "__main__":
