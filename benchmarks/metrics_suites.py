@@ -162,7 +162,7 @@ def exercise_all(fortran: bool = True):
     """Call every public metrics function once, on a series and a C-ordered matrix.
 
     With ``fortran`` also on an F-ordered matrix (what pandas and polars frames
-    hand over), which compiles the per-column kernels a second time.
+    hand over); the public layer makes it C-ordered, so no kernel compiles twice.
     """
     import pmcore.metrics as pm
 
