@@ -13,17 +13,24 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import pmcore as pm
 from pmcore.kernels import backtest as K
 from pmcore.rebalance import backtest
 
 
 def twin(prices, days, flows, calendar, target, rates, threshold, min_interval, long_term, mode,
-         initial_value, relative=None):
-    """Plain-Python backtest written from the documented rules (lists, a deque of lots per asset)."""
+         initial_value, relative=None, vol_limit=None, vol_window=3, ppy=252.0):
+    """Plain-Python backtest written from the documented rules (lists, a deque of lots per asset).
+
+    The volatility pause recomputes ``numpy.std(ddof=1)`` of the window on every date
+    (the kernel keeps running sums).
+    """
     T, N = len(prices), len(target)
     shares, basis = [0.0] * N, [0.0] * N
     lots = [deque() for _ in range(N)]  # [day, quantity]
     cash, last_day = initial_value, None
+    rets = [np.nan]  # the portfolio's return of each date, flows taken out
+    carry = False  # a postponed rebalance is carried forward
     rows = []
     for t in range(T):
         p = prices[t]
@@ -31,11 +38,18 @@ def twin(prices, days, flows, calendar, target, rates, threshold, min_interval, 
         held = [shares[i] * p[i] for i in range(N)]
         value = cash + sum(held)
         fire = t == 0
-        if not fire and calendar[t] and (last_day is None or days[t] - last_day >= min_interval) and value > 0:
-            drift = [abs(held[i] / value - target[i]) for i in range(N)]
-            fire = max(drift) > threshold + 1e-12
-            if relative is not None:
-                fire = fire or any(d / w > relative + 1e-12 for d, w in zip(drift, target) if w > 0)
+        postponed = False
+        if not fire and (calendar[t] or carry) and (last_day is None or days[t] - last_day >= min_interval):
+            if value > 0:
+                drift = [abs(held[i] / value - target[i]) for i in range(N)]
+                fire = max(drift) > threshold + 1e-12
+                if relative is not None:
+                    fire = fire or any(d / w > relative + 1e-12 for d, w in zip(drift, target) if w > 0)
+            carry = False
+            if fire and vol_limit is not None and t >= vol_window + 1:
+                vol = np.std(rets[t - vol_window:t], ddof=1) * np.sqrt(ppy)
+                if vol > vol_limit:
+                    fire, carry, postponed = False, True, True
         turnover = costs = g_short = g_long = 0.0
         if fire and value > 0:
             if mode == "value":  # fixed point of C = sum c |w (V - C) - H| (a contraction)
@@ -83,19 +97,24 @@ def twin(prices, days, flows, calendar, target, rates, threshold, min_interval, 
         held = [shares[i] * p[i] for i in range(N)]
         equity = cash + sum(held)
         rows.append((equity, cash, turnover, costs, g_short, g_long, float(fire and value > 0),
-                     [h / equity for h in held]))
+                     float(postponed), [h / equity for h in held]))
+        if t > 0:
+            prev = rows[t - 1][0]
+            rets.append((equity - flows[t]) / prev - 1 if prev > 0 else 0.0)
     return rows
 
 
 def run_kernel(prices, days, flows, calendar, target, rates, threshold, min_interval, long_term, mode,
-               initial_value, relative=None, chunks=1):
+               initial_value, relative=None, vol_limit=None, vol_window=3, ppy=252.0, chunks=1):
     T, N = prices.shape
     shares, basis, lots = np.zeros(N), np.zeros(N), np.zeros((N, T))
     head = np.zeros(N, dtype=np.int64)
-    state = np.array([initial_value, -np.inf, 1.0])
+    state = np.zeros(K.N_STATE)
+    state[[K.S_CASH, K.S_LAST_DAY, K.S_PENDING]] = initial_value, -np.inf, 1.0
     out, weights = np.zeros((T, K.N_OUT)), np.zeros((T, N))
     params = np.array([threshold, min_interval, long_term, {"value": 0, "cash": 1, "trades": 2}[mode],
-                       np.inf if relative is None else relative], float)
+                       np.inf if relative is None else relative, np.inf if vol_limit is None else vol_limit,
+                       vol_window, ppy], float)
     bounds = np.linspace(0, T, chunks + 1).astype(int)
     for a, b in zip(bounds[:-1], bounds[1:]):
         assert K.simulate(prices, days, flows, calendar, target, rates, params, shares, basis, lots, head,
@@ -121,16 +140,17 @@ def scenarios(draw):
     return dict(prices=prices, days=days, flows=flows, calendar=calendar, target=target, rates=rates,
                 threshold=threshold, min_interval=draw(st.sampled_from([0, 30, 90])),
                 long_term=draw(st.sampled_from([0, 120, 365])),
-                mode=draw(st.sampled_from(["value", "cash", "trades"])), initial_value=1000.0, relative=relative)
+                mode=draw(st.sampled_from(["value", "cash", "trades"])), initial_value=1000.0, relative=relative,
+                vol_limit=draw(st.sampled_from([None, 0.1, 0.3, 0.5])), vol_window=draw(st.sampled_from([2, 3, 5])))
 
 
 @given(scenarios(), st.integers(1, 4))
 def test_kernel_agrees_with_python_twin(case, chunks):
     out, weights = run_kernel(**case, chunks=chunks)
     ref = twin(**case)
-    expect = np.array([r[:7] for r in ref])
+    expect = np.array([r[:8] for r in ref])
     np.testing.assert_allclose(out, expect, rtol=1e-9, atol=1e-9)
-    np.testing.assert_allclose(weights, np.array([r[7] for r in ref]), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(weights, np.array([r[8] for r in ref]), rtol=1e-9, atol=1e-12)
 
 
 def _prices(T=300, N=4, seed=1):
@@ -265,3 +285,75 @@ def test_gains_add_up_to_profit_when_everything_is_sold(costs_from, seed, bps):
     assert res.rebalanced[last] and res.weights[last].sum() == 0
     realized = res.realized_short_term.sum() + res.realized_long_term.sum()
     assert realized == pytest.approx(res.equity[-1] - 1e4, rel=1e-9, abs=1e-7)
+
+
+def _spike(T=91, day=30, jump=0.10):
+    """Daily dates from 2024-01-01; asset 0 jumps by ``jump`` at row ``day``, prices flat otherwise."""
+    P = np.full((T, 2), 100.0)
+    P[day:, 0] *= 1 + jump
+    return P, np.datetime64("2024-01-01") + np.arange(T)
+
+
+def test_volatility_spike_postpones_the_monthly_rebalance_by_the_window():
+    """Hand-built: only r_30 = 5 % is non-zero (half the book jumps 10 % on Jan 31).
+
+    With a window of n = 5 returns, sigma_t = sqrt(252) * std(r_{t-5..t-1}, ddof=1) is
+    0.05 * sqrt(252 / 5) = 0.355 on rows 31..35 (r_30 in the window) and 0 elsewhere.
+    The Feb 1 rebalance (row 31) is postponed 5 days to Feb 6 (row 36); Jan 1 and Mar 1 are not.
+    """
+    P, dates = _spike()
+    kw = {"frequency": "monthly", "dates": dates, "volatility_window": 5}
+    res = backtest(P, [0.5, 0.5], volatility_limit=0.35, **kw)
+    assert np.flatnonzero(res.rebalanced).tolist() == [0, 36, 60]
+    assert np.flatnonzero(res.postponed).tolist() == [31, 32, 33, 34, 35]
+    assert res.n_postponed == 1
+    assert res.dates[36] == np.datetime64("2024-02-06")
+    # the limit is compared with 0.05 * sqrt(252 / 5) = 0.3550: just above it, no pause
+    assert 0.35 < 0.05 * np.sqrt(252 / 5) < 0.36
+    calm = backtest(P, [0.5, 0.5], volatility_limit=0.36, **kw)
+    assert np.flatnonzero(calm.rebalanced).tolist() == [0, 31, 60] and calm.n_postponed == 0
+    # the figure is pmcore.metrics.annual_volatility of the trailing returns
+    assert pm.annual_volatility(res.returns[31 - 5:31]) == pytest.approx(0.05 * np.sqrt(252 / 5), rel=1e-12)
+    # no look-ahead: the jump's own date is decided on the calm window r_28, r_29 (even with a limit of 0)
+    drift = backtest(P, [0.5, 0.5], frequency=None, threshold=0.02, volatility_limit=0.0, dates=dates,
+                     volatility_window=2)
+    assert np.flatnonzero(drift.rebalanced).tolist() == [0, 30] and drift.n_postponed == 0
+
+
+def test_volatility_pause_carries_a_drift_rebalance_forward():
+    """Spike then a second jump: the breach on row 31 waits until the window is calm (row 34), then trades."""
+    P, dates = _spike(T=40, day=30, jump=0.10)
+    P[31:, 0] *= 1.20  # a second jump after the row-30 rebalance: r_30 = 5 %, r_31 = 10 %
+    res = backtest(P, [0.5, 0.5], frequency=None, threshold=0.02, dates=dates, volatility_window=2,
+                   volatility_limit=0.1)
+    # rows 30: window r_28, r_29 = 0 -> trades; 31: window r_29, r_30 -> std > 0, breach postponed;
+    # 32: r_30, r_31 (5 %, 10 %) -> postponed; 33: r_31, r_32 = 0 -> postponed; 34: r_32 = r_33 = 0 -> trades
+    assert np.flatnonzero(res.rebalanced).tolist() == [0, 30, 34]
+    assert np.flatnonzero(res.postponed).tolist() == [31, 32, 33]
+    np.testing.assert_allclose(res.weights[34], [0.5, 0.5], atol=1e-12)
+
+
+@given(seed=st.integers(0, 1000), frequency=st.sampled_from(["weekly", "monthly", 7, None]),
+       threshold=st.sampled_from([None, 0.02]), bps=st.sampled_from([0.0, 15.0]))
+def test_infinite_volatility_limit_changes_nothing(seed, frequency, threshold, bps):
+    P = _prices(T=150, seed=seed)
+    dates = np.datetime64("2021-01-04") + np.arange(150)
+    kw = {"frequency": frequency, "threshold": threshold, "commission_bps": bps, "dates": dates}
+    old = backtest(P, [0.3, 0.3, 0.2, 0.2], **kw)
+    for limit in (np.inf, None):
+        new = backtest(P, [0.3, 0.3, 0.2, 0.2], volatility_limit=limit, volatility_window=5, **kw)
+        for name in ("equity", "cash", "weights", "turnover", "costs", "rebalanced", "realized_short_term"):
+            np.testing.assert_array_equal(getattr(new, name), getattr(old, name))
+        assert new.n_postponed == 0 and not new.postponed.any()
+
+
+@given(seed=st.integers(0, 1000), cut=st.integers(20, 199))
+def test_volatility_pause_has_no_look_ahead(seed, cut):
+    """Appending later prices never changes an earlier decision (postponed or rebalanced)."""
+    P = 100 * np.cumprod(1 + np.random.default_rng(seed).normal(0, 0.02, (200, 3)), axis=0)
+    kw = {"frequency": 5, "threshold": 0.01, "commission_bps": 10.0, "volatility_limit": 0.2,
+          "volatility_window": 10}
+    short, full = backtest(P[:cut], [0.5, 0.3, 0.2], **kw), backtest(P, [0.5, 0.3, 0.2], **kw)
+    np.testing.assert_array_equal(short.postponed, full.postponed[:cut])
+    np.testing.assert_array_equal(short.rebalanced, full.rebalanced[:cut])
+    np.testing.assert_array_equal(short.equity, full.equity[:cut])

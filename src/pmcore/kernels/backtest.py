@@ -14,7 +14,11 @@ Conventions (the public layer, :func:`pmcore.rebalance.backtest`, documents them
 * proportional costs ``rates[i] * |traded notional|``, paid in one of three ways
   (``MODE_VALUE``, ``MODE_CASH``, ``MODE_TRADES``);
 * tax: average cost basis per asset (costs included), FIFO lots only to date the
-  shares sold (short vs long term).
+  shares sold (short vs long term);
+* volatility pause: a rebalance due on date ``t`` is postponed while the
+  annualized sample volatility of the portfolio's last ``window`` returns (dates
+  ``t - window .. t - 1``, flows taken out, so nothing after the previous close)
+  is above the limit, and carried forward to the next date on which it is not.
 """
 
 from __future__ import annotations
@@ -26,14 +30,14 @@ from ._jit import jit
 # how costs are paid (params[P_MODE])
 MODE_VALUE, MODE_CASH, MODE_TRADES = 0, 1, 2
 # entries of ``params``
-P_THRESHOLD, P_MIN_INTERVAL, P_LONG_TERM, P_MODE, P_RELATIVE = range(5)
-N_PARAMS = 5
+P_THRESHOLD, P_MIN_INTERVAL, P_LONG_TERM, P_MODE, P_RELATIVE, P_VOL_LIMIT, P_VOL_WINDOW, P_PPY = range(8)
+N_PARAMS = 8
 # entries of ``state``
-S_CASH, S_LAST_DAY, S_PENDING = range(3)
-N_STATE = 3
+S_CASH, S_LAST_DAY, S_PENDING, S_VOL_SUM, S_VOL_SQ, S_CARRY = range(6)
+N_STATE = 6
 # columns of ``out``
-EQUITY, CASH, TURNOVER, COSTS, GAIN_SHORT, GAIN_LONG, REBALANCED = range(7)
-N_OUT = 7
+EQUITY, CASH, TURNOVER, COSTS, GAIN_SHORT, GAIN_LONG, REBALANCED, POSTPONED = range(8)
+N_OUT = 8
 # drift within this of the threshold is rounding, not drift (a book at its target drifts ~1e-16)
 DRIFT_TOL = 1e-12
 
@@ -177,6 +181,43 @@ def _rebalance(t, prices, days, target, rates, params, shares, basis, lots, head
 
 
 @jit
+def _period_return(out, flows, s):
+    """Return of date ``s >= 1`` with its flow taken out; 0.0 when the value before it is not > 0."""
+    prev = out[s - 1, EQUITY]
+    if prev > 0.0:
+        return (out[s, EQUITY] - flows[s]) / prev - 1.0
+    return 0.0
+
+
+@jit
+def _push_return(t, out, flows, params, state):
+    """After date ``t``: add its return to the running window sums, drop the one ``window`` dates back."""
+    if t < 1 or not params[P_VOL_LIMIT] < np.inf:
+        return
+    r = _period_return(out, flows, t)
+    state[S_VOL_SUM] += r
+    state[S_VOL_SQ] += r * r
+    w = int(params[P_VOL_WINDOW])
+    if t - w >= 1:
+        r = _period_return(out, flows, t - w)
+        state[S_VOL_SUM] -= r
+        state[S_VOL_SQ] -= r * r
+
+
+@jit
+def trailing_volatility(t, params, state):
+    """Annualized sample volatility of the returns of dates ``t - window .. t - 1`` (NaN before ``window``)."""
+    w = int(params[P_VOL_WINDOW])
+    if t < w + 1:
+        return np.nan
+    s = state[S_VOL_SUM]
+    var = (state[S_VOL_SQ] - s * s / w) / (w - 1)
+    if var < 0.0:
+        var = 0.0
+    return np.sqrt(var * params[P_PPY])
+
+
+@jit
 def simulate(prices, days, flows, calendar, target, rates, params,
              shares, basis, lots, head, state, out, weights, start, stop, stop_on_trigger):
     """Run the dates from ``start`` up to ``stop - 1`` of a backtest; return the date it stopped at.
@@ -195,7 +236,9 @@ def simulate(prices, days, flows, calendar, target, rates, params,
         Target weights (>= 0, sum <= 1; the rest is cash) and cost rates.
     params : float64[N_PARAMS]
         Absolute drift threshold, minimum interval in days, days after which
-        a lot is long term, the cost mode, and the relative drift threshold.
+        a lot is long term, the cost mode, the relative drift threshold, the
+        volatility limit (annualized; inf: no pause), the volatility window
+        (number of returns, >= 2) and the periods per year.
         On a calendar date the trigger fires when ``max_i |w_i - target_i| >
         absolute + DRIFT_TOL`` or ``max_i |w_i - target_i| / target_i >
         relative + DRIFT_TOL`` (over ``target_i > 0``): -1 and inf fire on
@@ -208,12 +251,15 @@ def simulate(prices, days, flows, calendar, target, rates, params,
     head : int64[n_assets]
         First lot date that may still hold shares (updated in place).
     state : float64[N_STATE]
-        Cash, day of the last rebalance, and 1.0 if date ``start`` must
+        Cash, day of the last rebalance, 1.0 if date ``start`` must
         rebalance without checking the trigger, -1.0 if it must not
-        rebalance, 0.0 to check (updated in place).
+        rebalance, 0.0 to check; the running sum and sum of squares of the
+        returns in the volatility window, and 1.0 while a postponed
+        rebalance is carried forward (start with zeros; updated in place).
     out : float64[n_dates, N_OUT]
         Per date: equity, cash, turnover, costs, short- and long-term realized
-        gains, 1.0 if rebalanced (rows ``start .. stop - 1`` are written).
+        gains, 1.0 if rebalanced, 1.0 if a due rebalance was postponed by the
+        volatility pause (rows ``start .. stop - 1`` are written).
     weights : float64[n_dates, n_assets]
         Weights after the date's trades.
     start, stop : int
@@ -226,6 +272,15 @@ def simulate(prices, days, flows, calendar, target, rates, params,
     -------
     int
         ``stop``, or the date on which the trigger fired.
+
+    Notes
+    -----
+    A date is due when it is a calendar date or a postponed rebalance is
+    carried forward, and the minimum interval has passed. On a due date where
+    the drift trigger fires, the rebalance is postponed (``out[t, POSTPONED]``,
+    carried forward) when :func:`trailing_volatility` is above the limit; a
+    carried rebalance is dropped on a due date where the drift trigger does
+    not fire. The window sums are updated after each date (O(1) per date).
     """
     n = shares.shape[0]
     held = np.empty(n)
@@ -235,18 +290,26 @@ def simulate(prices, days, flows, calendar, target, rates, params,
             out[t, c] = 0.0
         fire = t == start and state[S_PENDING] >= 1.0
         skip = t == start and state[S_PENDING] < 0.0
-        if not fire and not skip and calendar[t] and days[t] - state[S_LAST_DAY] >= params[P_MIN_INTERVAL]:
+        due = calendar[t] or state[S_CARRY] > 0.0
+        if not fire and not skip and due and days[t] - state[S_LAST_DAY] >= params[P_MIN_INTERVAL]:
             value = state[S_CASH]
             for i in range(n):
                 held[i] = shares[i] * prices[t, i]
                 value += held[i]
             if value > 0.0:
                 fire = _drift_fires(held, value, target, params[P_THRESHOLD], params[P_RELATIVE])
+            state[S_CARRY] = 0.0
+            if fire and trailing_volatility(t, params, state) > params[P_VOL_LIMIT]:
+                fire = False
+                state[S_CARRY] = 1.0
+                out[t, POSTPONED] = 1.0
             if fire and stop_on_trigger:
                 state[S_CASH] -= flows[t]
                 state[S_PENDING] = 1.0
                 return t
         state[S_PENDING] = 0.0
+        if fire or skip:
+            state[S_CARRY] = 0.0
         if fire:
             _rebalance(t, prices, days, target, rates, params, shares, basis, lots, head, state, out)
         value = state[S_CASH]
@@ -257,4 +320,5 @@ def simulate(prices, days, flows, calendar, target, rates, params,
         out[t, CASH] = state[S_CASH]
         for i in range(n):
             weights[t, i] = held[i] / value
+        _push_return(t, out, flows, params, state)
     return stop

@@ -132,6 +132,9 @@ class BacktestResult:
         paid, and external flows of each date.
     rebalanced : numpy.ndarray
         bool[n_dates]: True on the dates the portfolio traded.
+    postponed : numpy.ndarray
+        bool[n_dates]: True on the dates a due rebalance was held back by the
+        volatility pause (``volatility_limit`` of :func:`backtest`).
     realized_short_term, realized_long_term : numpy.ndarray
         float64[n_dates]: realized gains (losses < 0) of each date.
     tax : float
@@ -157,11 +160,20 @@ class BacktestResult:
     tax: float
     metrics: dict = field(default_factory=dict)
     kind: str = "arrow"
+    postponed: np.ndarray | None = None
 
     @property
     def n_rebalances(self) -> int:
         """Number of dates on which the portfolio traded (the first investment included)."""
         return int(self.rebalanced.sum())
+
+    @property
+    def n_postponed(self) -> int:
+        """Number of rebalances postponed by the volatility pause (a run of postponed dates counts once)."""
+        if self.postponed is None or not len(self.postponed):
+            return 0
+        p = self.postponed
+        return int(p[0]) + int((p[1:] & ~p[:-1]).sum())
 
     @property
     def total_costs(self) -> float:
@@ -251,6 +263,8 @@ def backtest(
     short_term_rate: float = 0.0,
     long_term_rate: float = 0.0,
     long_term_days: int = 365,
+    volatility_limit: float | None = None,
+    volatility_window: int = 21,
     periods_per_year: float = 252,
     dates: Any = None,
     date_column: str = "date",
@@ -308,8 +322,16 @@ def backtest(
         Tax rates on realized short- and long-term gains (0.37 = 37 %).
     long_term_days : int, default 365
         A lot held more than this many calendar days is long term.
+    volatility_limit : float or None, keyword-only
+        Volatility pause (as ``volatility_limit`` of
+        :func:`pmcore.rebalance.check_triggers`): postpone a rebalance that is
+        due while the portfolio's trailing volatility is above this
+        annualized limit (0.25 = 25 % a year; see Notes). None or inf: no pause.
+    volatility_window : int, default 21
+        Number of trailing daily returns (rows) the volatility is measured
+        over, >= 2.
     periods_per_year : float, default 252
-        For the annualized metrics.
+        For the annualized metrics and the annualized trailing volatility.
     dates : array-like, optional
         Dates of the rows of a price matrix.
     date_column, asset_column, price_column : str
@@ -353,6 +375,21 @@ def backtest(
     losses offset gains of their own term only, there is no carry-over, and
     the estimate is not deducted from equity.
 
+    Volatility pause: on date :math:`t` the trailing volatility is
+    :math:`\\sigma_t = \\sqrt{P}\\,\\mathrm{std}(r_{t-n}, \\dots, r_{t-1})`
+    (sample standard deviation, ``ddof=1``, of the portfolio's own ``returns``
+    above over the last :math:`n` = ``volatility_window`` rows, :math:`P` =
+    ``periods_per_year``): it uses nothing after the previous close, and is
+    undefined (no pause) until :math:`n` returns exist. When the trigger fires
+    on a date where :math:`\\sigma_t >` ``volatility_limit``, the rebalance is
+    postponed (``result.postponed``) and carried forward: every later date is
+    then checked as if it were a calendar date (minimum interval and drift
+    thresholds included), and the portfolio rebalances on the first one where
+    :math:`\\sigma_t` is back at or under the limit; a carried rebalance whose
+    drift threshold no longer fires is dropped. Calendar dates that fall
+    while one is carried merge with it (``result.n_postponed`` counts each run
+    of postponed dates once). The first investment is never postponed.
+
     Examples
     --------
     >>> import numpy as np
@@ -376,6 +413,14 @@ def backtest(
     for name, v in (("threshold", threshold), ("relative_threshold", relative_threshold)):
         if v is not None and not (np.isfinite(v) and v >= 0):
             raise ValidationError("must be a finite number >= 0", argument=name, value=v)
+    vol_limit = _volatility_limit(volatility_limit)
+    if isinstance(volatility_window, bool) or not isinstance(volatility_window, (int, np.integer)) \
+            or volatility_window < 2:
+        raise ValidationError("is not a window", argument="volatility_window", value=volatility_window,
+                              expected="an int >= 2 (number of returns)")
+    if not (isinstance(periods_per_year, (int, float, np.integer, np.floating))
+            and np.isfinite(periods_per_year) and periods_per_year > 0):
+        raise ValidationError("must be a finite number > 0", argument="periods_per_year", value=periods_per_year)
     if min_interval_days < 0 or long_term_days < 0:
         raise ValidationError("must be >= 0", argument="min_interval_days" if min_interval_days < 0
                               else "long_term_days", value=min(min_interval_days, long_term_days))
@@ -398,11 +443,13 @@ def backtest(
     relative = np.inf if relative_threshold is None else float(relative_threshold)
     if threshold is None and relative_threshold is None:
         absolute = -1.0  # calendar only
-    params = np.array([absolute, float(min_interval_days), float(long_term_days), float(mode), relative])
+    params = np.array([absolute, float(min_interval_days), float(long_term_days), float(mode), relative,
+                       vol_limit, float(volatility_window), float(periods_per_year)])
     shares, basis = np.zeros(N), np.zeros(N)
     lots = np.zeros((N, T))
     head = np.zeros(N, dtype=np.int64)
-    state = np.array([float(initial_value), -np.inf, 1.0])
+    state = np.zeros(K.N_STATE)
+    state[[K.S_CASH, K.S_LAST_DAY, K.S_PENDING]] = float(initial_value), -np.inf, 1.0
     out = np.zeros((T, K.N_OUT))
     weights = np.zeros((T, N))
     bar = _Progress(T, progress)
@@ -424,6 +471,17 @@ def backtest(
                        state, out, weights, t, stop, policy is not None)
         bar.update(t)
     return _result(market, out, weights, cash_flows, short_term_rate, long_term_rate, periods_per_year)
+
+
+def _volatility_limit(value: Any) -> float:
+    """The annualized volatility limit as a float (inf for None)."""
+    if value is None:
+        return np.inf
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not value >= 0:
+        raise ValidationError("is out of range", argument="volatility_limit", value=value,
+                              expected="an annualized volatility >= 0 (0.25 = 25 %), or None")
+    return float(value)
 
 
 def _proportional(model: Any, commission_bps: Any, half_spread_bps: Any) -> tuple[float, float]:
@@ -476,4 +534,5 @@ def _result(market, out, weights, flows, short_rate, long_rate, periods_per_year
         weights=weights, returns=returns, turnover=out[:, K.TURNOVER].copy(), costs=out[:, K.COSTS].copy(),
         flows=flows, rebalanced=out[:, K.REBALANCED] > 0, realized_short_term=short,
         realized_long_term=long_, tax=tax, metrics=metrics, kind=market.kind,
+        postponed=out[:, K.POSTPONED] > 0,
     )
