@@ -161,6 +161,20 @@ def test_constant_policy_equals_fixed_targets(seed, threshold, frequency, bps):
     np.testing.assert_array_equal(policy.rebalanced, fixed.rebalanced)
 
 
+@given(seed=st.integers(0, 500), limit=st.sampled_from([0.06, 0.1, 0.15]),
+       frequency=st.sampled_from(["daily", "weekly", 7]), threshold=st.sampled_from([None, 0.005]))
+def test_constant_policy_equals_fixed_targets_with_volatility_pause(seed, limit, frequency, threshold):
+    """Stopping for the policy and resuming keeps the volatility window and the carried rebalance."""
+    wide = _wide(T=120, seed=seed)
+    kw = {"frequency": frequency, "threshold": threshold, "commission_bps": 5.0, "volatility_limit": limit,
+          "volatility_window": 10}
+    fixed = backtest(wide, TARGET, **kw)
+    policy = backtest(wide, lambda ctx: TARGET, progress=False, **kw)
+    np.testing.assert_array_equal(policy.equity, fixed.equity)
+    np.testing.assert_array_equal(policy.rebalanced, fixed.rebalanced)
+    np.testing.assert_array_equal(policy.postponed, fixed.postponed)
+
+
 def _final_equity(seed: int) -> float:
     return float(backtest(_wide(seed=seed), TARGET, commission_bps=3).equity[-1])
 
@@ -189,6 +203,12 @@ def test_thread_pool_gives_the_same_result():
     ({"threshold": -0.1}, "threshold"),
     ({"short_term_rate": 1.5}, "short_term_rate"),
     ({"flows": {"1999-01-01": 5.0}}, "flows: has a date that is not a price date"),
+    ({"volatility_limit": -0.1}, "volatility_limit: is out of range"),
+    ({"volatility_limit": float("nan")}, "volatility_limit: is out of range"),
+    ({"volatility_limit": "high"}, "volatility_limit: is out of range"),
+    ({"volatility_window": 1}, "volatility_window: is not a window"),
+    ({"volatility_window": 5.5}, "volatility_window: is not a window"),
+    ({"periods_per_year": 0}, "periods_per_year"),
 ])
 def test_bad_input_names_the_argument(kwargs, match):
     args = {"targets": TARGET, **kwargs}
