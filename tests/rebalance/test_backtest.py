@@ -357,3 +357,20 @@ def test_volatility_pause_has_no_look_ahead(seed, cut):
     np.testing.assert_array_equal(short.postponed, full.postponed[:cut])
     np.testing.assert_array_equal(short.rebalanced, full.rebalanced[:cut])
     np.testing.assert_array_equal(short.equity, full.equity[:cut])
+
+
+@pytest.mark.parametrize("window", [2, 21, 63])
+def test_running_window_matches_annual_volatility_over_a_long_run(window):
+    """Over 2,000 dates the kernel's running sums decide as pmcore.metrics.annual_volatility of the window."""
+    rng = np.random.default_rng(window)
+    scale = np.repeat(rng.uniform(0.005, 0.03, 40), 50)[:, None]  # calm and wild regimes
+    P = 100 * np.cumprod(1 + rng.normal(0.0003, 1.0, (2000, 3)) * scale, axis=0)
+    limit = 0.25
+    res = backtest(P, [0.4, 0.4, 0.2], frequency="daily", threshold=0.01, commission_bps=10.0,
+                   volatility_limit=limit, volatility_window=window)
+    vol = np.array([pm.annual_volatility(res.returns[t - window:t]) if t > window else np.nan
+                    for t in range(len(P))])
+    assert res.postponed.sum() > 50 and res.rebalanced[window + 1:].sum() > 20
+    assert (vol[res.postponed] > limit).all()
+    late = res.rebalanced & (np.arange(len(P)) > window)  # before that the volatility is undefined
+    assert (vol[late] <= limit).all()  # every rebalance with a full window happened in calm
