@@ -575,8 +575,9 @@ def margin_state(
     scale = bk.multiplier * fx_vec[bk.instrument_currency]
     br_offsets, br, br_max = align_brackets(bk, brackets)
     market = np.column_stack([price_vec, scale])
-    cash_base = np.empty((bk.n_portfolios, 2))
-    cash_in_base(bk.cash_offsets, bk.cash_currency, bk.cash_amounts, fx_vec, cash_base)
+    cash_base = np.empty((bk.n_portfolios, 1))  # the balance column only
+    cash_in_base(bk.cash_offsets, bk.cash_currency, np.ascontiguousarray(bk.cash_amounts[:, :1]), fx_vec,
+                 cash_base)
     account[:, 0] = cash_base[:, 0]
     out_pos, out_acc = _outputs(n, bk.n_portfolios)
     table = km.instrument_table(market, br_offsets, br)
