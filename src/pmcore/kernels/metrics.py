@@ -420,7 +420,7 @@ def tail_quantiles(x, q, out_quantile, out_tail_mean, out_count):
     Results are valid for columns without infinities: a column whose
     ``out_count`` is short of ``n_obs`` holds NaN (skipped) or an
     infinity, which the caller must rule out."""
-    _tail_all(x, q, True, out_quantile, out_tail_mean, out_count)
+    _tail_all(x, q, bool(True), out_quantile, out_tail_mean, out_count)  # see two_quantiles
 
 
 @jit
@@ -430,8 +430,9 @@ def two_quantiles(x, q_low, q_high, out_low, out_high):
     Valid for data without infinities (the caller checks)."""
     tail = np.empty(x.shape[1])
     count = np.empty(x.shape[1], np.int64)
-    _tail_all(x, q_low, False, out_low, tail, count)
-    _tail_all(x, q_high, False, out_high, tail, count)
+    # bool() drops the literal type: one _tail_all specialization for both callers
+    _tail_all(x, q_low, bool(False), out_low, tail, count)
+    _tail_all(x, q_high, bool(False), out_high, tail, count)
 
 
 @jit
