@@ -111,7 +111,7 @@ def test_downside_and_omega(x, mar):
 @given(matrices(), st.floats(0.01, 0.99))
 def test_quantiles(x, q):
     n = x.shape[1]
-    quant, tail, finite = both(k.tail_quantiles, x, q, out_shapes=[n, n, n],
+    quant, tail, finite = both(k.tail_quantiles, x, q, True, out_shapes=[n, n, n],
                                dtypes=[np.float64, np.float64, np.int64])
     lo, hi = both(k.two_quantiles, x, q, 1 - q, out_shapes=[n, n])
     for j in range(n):
@@ -145,7 +145,7 @@ def test_sampled_tail_select_long_columns(pattern, q):
     for kern in (k.tail_quantiles, k.tail_quantiles.py_func):
         quant = np.empty(1)
         tail = np.empty(1)
-        kern(x[:, None].copy(), q, quant, tail, np.empty(1, np.int64))
+        kern(x[:, None].copy(), q, True, quant, tail, np.empty(1, np.int64))
         v = x[~np.isnan(x)]
         np.testing.assert_allclose(quant[0], np.percentile(v, 100 * q), rtol=1e-13)
         m = int((len(v) - 1) * q)
@@ -170,7 +170,7 @@ def test_sampled_tail_select_blocks(layout, q):
     x = layout(np.tile(_tail_patterns(2520, np.random.default_rng(5)), (1, 3)))
     n = x.shape[1]
     quant, tail, finite = np.empty(n), np.empty(n), np.empty(n, np.int64)
-    k.tail_quantiles(x, q, quant, tail, finite)
+    k.tail_quantiles(x, q, True, quant, tail, finite)
     lo, hi = np.empty(n), np.empty(n)
     k.two_quantiles(x, q, 1.0 - q, lo, hi)
     for j in range(n):

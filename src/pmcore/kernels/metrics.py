@@ -383,7 +383,16 @@ def _tail_block(x, j0, j1, q, upper, cand, sample, out_kth, out_next, out_sum, o
 
 
 @jit
-def _tail_all(x, q, need_sum, out_quantile, out_tail_mean, out_count):
+def tail_quantiles(x, q, need_sum, out_quantile, out_tail_mean, out_count):
+    """Per column, NaN skipped: the linear-interpolated ``q`` quantile (numpy's
+    default percentile) and the mean of the ``int((n - 1) * q) + 1`` smallest
+    values (NaN for no data); ``out_count`` the number of finite values.
+
+    With ``need_sum`` false and ``q > 1/2`` the tail mean is not computed
+    (NaN) and the selection keeps the upper values instead. Results are
+    valid for columns without infinities: a column whose ``out_count`` is
+    short of ``n_obs`` holds NaN (skipped) or an infinity, which the caller
+    must rule out."""
     n_obs, n_series = x.shape
     upper = q > 0.5 and not need_sum
     cand = np.empty((_BLOCK, n_obs))
@@ -412,27 +421,16 @@ def _tail_all(x, q, need_sum, out_quantile, out_tail_mean, out_count):
 
 
 @jit
-def tail_quantiles(x, q, out_quantile, out_tail_mean, out_count):
-    """Per column, NaN skipped: the linear-interpolated ``q`` quantile (numpy's
-    default percentile) and the mean of the ``int((n - 1) * q) + 1`` smallest
-    values (NaN for no data); ``out_count`` the number of finite values.
-
-    Results are valid for columns without infinities: a column whose
-    ``out_count`` is short of ``n_obs`` holds NaN (skipped) or an
-    infinity, which the caller must rule out."""
-    _tail_all(x, q, bool(True), out_quantile, out_tail_mean, out_count)  # see two_quantiles
-
-
-@jit
 def two_quantiles(x, q_low, q_high, out_low, out_high):
     """Linear-interpolated ``q_low`` and ``q_high`` quantiles per column, NaN skipped.
 
     Valid for data without infinities (the caller checks)."""
     tail = np.empty(x.shape[1])
     count = np.empty(x.shape[1], np.int64)
-    # bool() drops the literal type: one _tail_all specialization for both callers
-    _tail_all(x, q_low, bool(False), out_low, tail, count)
-    _tail_all(x, q_high, bool(False), out_high, tail, count)
+    # bool() drops the literal type: one tail_quantiles specialization, the
+    # one the Python layer calls (a literal False would compile a second one)
+    tail_quantiles(x, q_low, bool(False), out_low, tail, count)
+    tail_quantiles(x, q_high, bool(False), out_high, tail, count)
 
 
 @jit

@@ -47,7 +47,7 @@ def _var_cvar(returns, cutoff, method, ddof, want_cvar):
         q = np.empty(n)
         tail = np.empty(n)
         finite = np.empty(n, np.int64)
-        k.tail_quantiles(panel.values, c, q, tail, finite)
+        k.tail_quantiles(panel.values, c, True, q, tail, finite)
         recheck_finite_count(panel, finite)
         return panel, (tail if want_cvar else q)
     from scipy.special import ndtri  # lazy: scipy is slow to import
