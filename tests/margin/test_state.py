@@ -390,29 +390,3 @@ def test_parallel_path_from_threads_matches_serial(monkeypatch):
     for s in states:
         np.testing.assert_array_equal(s.position_matrix_, serial.position_matrix_)
         np.testing.assert_array_equal(s.account_matrix_, serial.account_matrix_)
-
-
-def test_large_call_reuses_only_output_matrices_nothing_refers_to(monkeypatch):
-    import weakref
-
-    from pmcore.kernels import margin as km
-    from pmcore.margin import state as ms
-
-    expected = _random_state(5, n_p=6, n_i=6, n=30)  # serial kernel, fresh matrices
-    monkeypatch.setattr(km, "PARALLEL_POSITIONS", 1)
-    monkeypatch.setattr(ms, "_spare", [None])
-    kept = _random_state(4, n_p=6, n_i=6, n=30)
-    before = kept.position_matrix_.copy(), kept.account_matrix_.copy()
-    column = _random_state(6, n_p=6, n_i=6, n=30).liquidation_price  # a view keeps its matrix
-    other = _random_state(5, n_p=6, n_i=6, n=30)
-    assert other.position_matrix_ is not kept.position_matrix_
-    assert other.position_matrix_ is not column.base
-    np.testing.assert_array_equal(kept.position_matrix_, before[0])
-    np.testing.assert_array_equal(kept.account_matrix_, before[1])
-    dropped = weakref.ref(other.position_matrix_), weakref.ref(other.account_matrix_)
-    del other
-    again = _random_state(5, n_p=6, n_i=6, n=30)
-    assert again.position_matrix_ is dropped[0]() and again.account_matrix_ is dropped[1]()
-    np.testing.assert_array_equal(again.position_matrix_, expected.position_matrix_)
-    np.testing.assert_array_equal(again.account_matrix_, expected.account_matrix_)
-    np.testing.assert_array_equal(kept.position_matrix_, before[0])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -25,32 +24,6 @@ __all__ = ["MarginState", "margin_state", "MODES"]
 
 MODES = ("cross", "isolated")
 _PARALLEL = threading.Lock()
-_SPARE = threading.Lock()
-_spare: list = [None]  # (out_pos, out_acc) of the last large call, reused once nothing else holds them
-
-
-def _outputs(n: int, n_p: int) -> tuple[np.ndarray, np.ndarray]:
-    """Kernel output matrices for ``n`` positions and ``n_p`` portfolios.
-
-    Fresh memory costs a page fault per 4 KiB page on first write (about as long as
-    the parallel kernel itself at 1,000,000 positions), so a large call reuses the
-    matrices of the previous large call once no result, view or buffer refers to
-    them (their reference count is the spare slot's own); otherwise it allocates.
-    The kernel writes every element, so reused memory never shows old values.
-    """
-    if n < km.PARALLEL_POSITIONS:
-        return np.empty((n, km.N_POS_FIELDS)), np.empty((n_p, km.N_ACC_FIELDS))
-    with _SPARE:
-        pair = _spare[0]
-        # references: the tuple's and getrefcount's argument; more means someone holds it
-        if (pair is not None and pair[0].shape == (n, km.N_POS_FIELDS)
-                and pair[1].shape == (n_p, km.N_ACC_FIELDS)
-                and sys.getrefcount(pair[0]) == 2 and sys.getrefcount(pair[1]) == 2
-                and pair[0].flags.writeable and pair[1].flags.writeable):
-            return pair
-        pair = (np.empty((n, km.N_POS_FIELDS)), np.empty((n_p, km.N_ACC_FIELDS)))
-        _spare[0] = pair
-        return pair
 
 _ACCOUNT_COLUMNS = (
     ("wallet_balance", km.WALLET), ("unrealized_pnl", km.A_UPNL), ("equity", km.EQUITY),
@@ -579,7 +552,8 @@ def margin_state(
     cash_in_base(bk.cash_offsets, bk.cash_currency, np.ascontiguousarray(bk.cash_amounts[:, :1]), fx_vec,
                  cash_base)
     account[:, 0] = cash_base[:, 0]
-    out_pos, out_acc = _outputs(n, bk.n_portfolios)
+    out_pos = np.empty((n, km.N_POS_FIELDS))
+    out_acc = np.empty((bk.n_portfolios, km.N_ACC_FIELDS))
     table = km.instrument_table(market, br_offsets, br)
     args = (bk.offsets, bk.instrument, pos, table, account, float(default_maintenance), out_pos, out_acc)
     # large books split over threads; one parallel launch at a time (Numba's fallback
