@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -40,33 +39,11 @@ def best(fn, *args, repeat: int = 5, clock=time.perf_counter) -> float:
     return min(times)
 
 
-def interleaved(calls: dict, repeat: int = 7, clock=time.perf_counter) -> dict:
-    """Best time of each call, the calls taking turns so that they share the machine's load."""
-    for fn, args in calls.values():
-        fn(*args)
-    times = {name: [] for name in calls}
-    for _ in range(repeat):
-        for name, (fn, args) in calls.items():
-            t = clock()
-            fn(*args)
-            times[name].append(clock() - t)
-    return {name: min(ts) for name, ts in times.items()}
-
 
 def cpu(fn, *args, repeat: int = 5) -> float:
     """Best CPU time of this process (all threads): robust to other processes on the machine."""
     return best(fn, *args, repeat=repeat, clock=time.process_time)
 
-
-def median_call(fn, *args, n: int = 20000) -> float:
-    fn(*args)
-    samples = []
-    for _ in range(n // 100):
-        t = time.perf_counter()
-        for _ in range(100):
-            fn(*args)
-        samples.append((time.perf_counter() - t) / 100)
-    return statistics.median(samples)
 
 
 def main() -> None:
@@ -92,12 +69,12 @@ def main() -> None:
     table = km.instrument_table(np.column_stack([price, book.multiplier]), state.br_offsets, state.br)
     kernel_args = (book.offsets, book.instrument, state.pos, table, state.account, 0.5,
                    np.empty((book.n_positions, km.N_POS_FIELDS)), np.empty((book.n_portfolios, km.N_ACC_FIELDS)))
-    wall = interleaved({
+    wall = rt.interleaved_fixed({
         "pm": (md.run_pmcore, (book, price, kwargs)),
         "pd": (md.run_pandas, (pandas_in,)),
         "kernel": (km.margin_state, kernel_args),
         "kernel_par": (km.margin_state_parallel, kernel_args),
-    })
+    }, repeat=7)
     t_pm, t_pd, t_kernel, t_kernel_par = wall["pm"], wall["pd"], wall["kernel"], wall["kernel_par"]
     c_kernel = cpu(km.margin_state, *kernel_args)
     c_pm = cpu(md.run_pmcore, book, price, kwargs)
@@ -108,8 +85,8 @@ def main() -> None:
                       accounts=one["accounts"], brackets=one["brackets"], base_currency="USDT")
     pid = s1.portfolio_ids[0].as_py()
     iid = s1.book.instrument_ids[int(s1.book.instrument[0])].as_py()
-    t_check = median_call(pre_trade_check, s1, pid, iid, 0.5)
-    t_reduce = median_call(pre_trade_check, s1, pid, iid, 1e6)
+    t_check = rt.median_call(pre_trade_check, s1, pid, iid, 0.5)
+    t_reduce = rt.median_call(pre_trade_check, s1, pid, iid, 1e6)
     # the pandas peer checks the same order from the account's frames
     pos1 = one["positions"].to_pandas()
     px1 = one["prices"].to_pandas().set_index("instrument_id")["price"]
@@ -117,7 +94,7 @@ def main() -> None:
     for q_order in (0.5, 1e6):
         ours, theirs = pre_trade_check(s1, pid, iid, q_order), md.pandas_pre_trade(pos1, px1, wallet1, iid, q_order)
         assert ours.decision == theirs[0], (ours, theirs)
-    t_check_pd = median_call(md.pandas_pre_trade, pos1, px1, wallet1, iid, 0.5, n=2000)
+    t_check_pd = rt.median_call(md.pandas_pre_trade, pos1, px1, wallet1, iid, 0.5, n=2000)
 
     n, n_a = size["n_positions"], size["n_accounts"]
     rows = [

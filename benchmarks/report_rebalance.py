@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -30,28 +29,6 @@ import report_tables as rt  # noqa: E402
 COLUMNS = ("workload", "time", "ratio")
 
 
-def interleaved(calls: dict, repeat: int = 5, clock=time.perf_counter) -> dict:
-    """Best time of each call, the calls taking turns so that they share the machine's load."""
-    for fn, args in calls.values():
-        fn(*args)
-    times = {name: [] for name in calls}
-    for _ in range(repeat):
-        for name, (fn, args) in calls.items():
-            t = clock()
-            fn(*args)
-            times[name].append(clock() - t)
-    return {name: min(ts) for name, ts in times.items()}
-
-
-def median_call(fn, *args, n: int = 2000) -> float:
-    fn(*args)
-    samples = []
-    for _ in range(n // 100):
-        t = time.perf_counter()
-        for _ in range(100):
-            fn(*args)
-        samples.append((time.perf_counter() - t) / 100)
-    return statistics.median(samples)
 
 
 def main() -> None:
@@ -83,12 +60,12 @@ def main() -> None:
         return trade_list(dr, decision=decision, instruments=d["instruments"], costs=costs)
 
     calls = {"pm": (rd.run_pmcore, (d,)), "pd": (rd.run_pandas, (pandas_in,))}
-    wall = interleaved(calls, repeat=5)
-    cpu = interleaved(calls, repeat=3, clock=time.process_time)
-    steps = interleaved({"drift": (step_drift, ()), "trigger": (step_trigger, ()), "trades": (step_trades, ())},
+    wall = rt.interleaved_fixed(calls, repeat=5)
+    cpu = rt.interleaved_fixed(calls, repeat=3, clock=time.process_time)
+    steps = rt.interleaved_fixed({"drift": (step_drift, ()), "trigger": (step_trigger, ()), "trades": (step_trades, ())},
                         clock=time.process_time)
     one = rd.make_data(1, 50, seed=5)
-    t_one = median_call(rd.run_pmcore, one)
+    t_one = rt.median_call(rd.run_pmcore, one, n=2000)
 
     n_a, n_i = size["n_accounts"], size["n_assets"]
     rows = [

@@ -41,6 +41,24 @@ def interleaved(calls: dict, *, repeat: int = 5, clock: Callable[[], float] = ti
     return {name: min(ts) for name, ts in times.items()}
 
 
+def interleaved_fixed(calls: dict, *, repeat: int = 5, clock: Callable[[], float] = time.perf_counter) -> dict:
+    """As :func:`interleaved`, for calls whose arguments are the same every run: ``name -> (fn, args)``."""
+    return interleaved({name: (fn, lambda k, a=args: a) for name, (fn, args) in calls.items()},
+                       repeat=repeat, clock=clock)
+
+
+def median_call(fn, *args, n: int = 20000) -> float:
+    """Median time of one call ``fn(*args)``, over batches of 100 calls after a warm-up call."""
+    fn(*args)
+    samples = []
+    for _ in range(max(n // 100, 1)):
+        t = time.perf_counter()
+        for _ in range(100):
+            fn(*args)
+        samples.append((time.perf_counter() - t) / 100)
+    return float(np.median(samples))
+
+
 def latencies(calls: dict, *, n: int = 20_000, warmup: int = 500) -> dict:
     """(p50, p99) in seconds of each call ``fn(k)``, the calls taking turns call by call."""
     for fn in calls.values():

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -61,16 +60,6 @@ def interleaved(calls: dict, rounds: int = 7) -> tuple[dict, dict]:
     return ({name: min(ts) for name, ts in wall.items()}, {name: min(ts) for name, ts in cpu.items()})
 
 
-def median_call(fn, *args, n: int = 20000) -> float:
-    fn(*args)
-    samples = []
-    for _ in range(n // 100):
-        t = time.perf_counter()
-        for _ in range(100):
-            fn(*args)
-        samples.append((time.perf_counter() - t) / 100)
-    return statistics.median(samples)
-
 
 def fresh_process(code: str, repeat: int = 5) -> float:
     runs = []
@@ -114,7 +103,7 @@ def main() -> None:
     one = vd.make_book(100, 1, 100, seed=3)
     b1 = pm.Book.from_frames(one["positions"], one["instruments"], cash=one["cash"])
     p1, f1 = align_prices(b1, one["prices"])[0], align_fx(b1, one["fx"])
-    t_one = median_call(b1.revalue, p1, f1)
+    t_one = rt.median_call(b1.revalue, p1, f1)
 
     t_import = fresh_process("import time; t = time.perf_counter(); import pmcore; print(time.perf_counter() - t)")
     t_first = fresh_process(
