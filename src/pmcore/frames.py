@@ -29,6 +29,7 @@ __all__ = [
     "id_column",
     "first_duplicate",
     "encode",
+    "day_column",
 ]
 
 KINDS = ("arrow", "polars", "pandas")
@@ -277,3 +278,35 @@ def first_duplicate(codes: np.ndarray) -> tuple[int, int] | None:
     repeat_rows = order[dup + 1]
     k = int(np.argmin(repeat_rows))
     return int(order[dup[k]]), int(repeat_rows[k])
+
+
+def day_column(table: pa.Table, arg: str, name: str) -> np.ndarray:
+    """Column ``name`` (date, timestamp or ISO date string) as int64 days since 1970-01-01.
+
+    Nulls and values that are not dates raise :class:`~pmcore.errors.ValidationError`
+    naming ``arg`` and the column (and the first null row).
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> from pmcore.frames import day_column
+    >>> day_column(pa.table({"date": ["1970-01-02", "2024-01-01"]}), "sales", "date").tolist()
+    [1, 19723]
+    """
+    require_columns(table, arg, [name])
+    col = table.column(name)
+    t = col.type
+    try:
+        if pa.types.is_timestamp(t) or pa.types.is_date64(t) or pa.types.is_string(t) \
+                or pa.types.is_large_string(t) or pa.types.is_string_view(t):
+            col = pc.cast(col, pa.date32())
+        elif not pa.types.is_date32(t):
+            raise ValidationError("has the wrong type", argument=arg, column=name, value=str(t),
+                                  expected="dates (date, timestamp or 'YYYY-MM-DD' strings)")
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise ValidationError("holds a value that is not a date", argument=arg, column=name,
+                              expected="dates (date, timestamp or 'YYYY-MM-DD' strings)") from exc
+    if col.null_count:
+        row = int(np.flatnonzero(~np.asarray(col.is_valid()))[0])
+        raise ValidationError("is null", argument=arg, column=name, row=row, expected="a date")
+    return np.asarray(pc.cast(col, pa.int32()).to_numpy(zero_copy_only=False), dtype=np.int64)

@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..errors import ValidationError
-from ..frames import first_duplicate, frame_kind, from_arrow, require_columns, to_arrow
+from ..frames import day_column, first_duplicate, frame_kind, from_arrow, require_columns, to_arrow
 from ..kernels.cash import match_strings
 from ._frames import key_codes
 from .amounts import (
@@ -136,19 +136,6 @@ class Reconciliation:
                 f"{format(self.statement_total, 'f')}, difference {format(self.difference, 'f')})")
 
 
-def _dates(table: pa.Table, arg: str, name: str) -> np.ndarray:
-    require_columns(table, arg, [name])
-    col = table.column(name)
-    try:
-        col = col.cast(pa.date32())
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        raise ValidationError("is not a date column", argument=arg, column=name, value=str(col.type),
-                              expected="dates") from None
-    if col.null_count:
-        raise ValidationError("is null", argument=arg, column=name, expected="a date")
-    return col.to_numpy().astype("datetime64[D]").astype(np.int64)
-
-
 def _chunk(arr: Any) -> pa.Array:
     return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
 
@@ -254,7 +241,7 @@ def reconcile(ledger: Any, statement: Any, /, *, on: Any = ("txn_id",), amount: 
     lu = units_column(lt, "ledger", amount, scale)
     su = units_column(st, "statement", amount, scale)
     if date is not None:
-        ld, sd = _dates(lt, "ledger", date), _dates(st, "statement", date)
+        ld, sd = day_column(lt, "ledger", date), day_column(st, "statement", date)
     keys = {}
     for name in on:
         a, b = lt.column(name), st.column(name)

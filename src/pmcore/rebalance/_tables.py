@@ -1,6 +1,6 @@
 """Shared pieces of the tax, liquidity, netting and optimal-rebalancing results.
 
-Frame conversions and repr for frozen results, date columns as day numbers,
+Frame conversions and repr for frozen results, day numbers back to dates,
 and (account, instrument) keys encoded across several frames.
 """
 
@@ -13,9 +13,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import ValidationError
-from ..frames import from_arrow, id_column, require_columns, to_arrow
+from ..frames import from_arrow, id_column, to_arrow
 
-__all__ = ["TablesMixin", "read", "group_order", "day_column", "days_to_dates", "pair_codes", "pair_name", "as_kind"]
+__all__ = ["TablesMixin", "read", "group_order", "days_to_dates", "pair_codes", "pair_name", "as_kind"]
 
 
 class TablesMixin:
@@ -79,27 +79,6 @@ def read(obj, arg: str) -> pa.Table:
         if pa.types.is_string_view(f.type):
             table = table.set_column(k, f.name, pc.cast(table.column(k), pa.large_string()))
     return table
-
-
-def day_column(table: pa.Table, arg: str, name: str) -> np.ndarray:
-    """Column ``name`` (date, timestamp or ISO date string) as int64 days since 1970-01-01."""
-    require_columns(table, arg, [name])
-    col = table.column(name)
-    t = col.type
-    try:
-        if pa.types.is_timestamp(t) or pa.types.is_date64(t) or pa.types.is_string(t) \
-                or pa.types.is_large_string(t) or pa.types.is_string_view(t):
-            col = pc.cast(col, pa.date32())
-        elif not pa.types.is_date32(t):
-            raise ValidationError("has the wrong type", argument=arg, column=name, value=str(t),
-                                  expected="dates (date, timestamp or 'YYYY-MM-DD' strings)")
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-        raise ValidationError("holds a value that is not a date", argument=arg, column=name,
-                              expected="dates (date, timestamp or 'YYYY-MM-DD' strings)") from exc
-    if col.null_count:
-        row = int(np.flatnonzero(~np.asarray(col.is_valid()))[0])
-        raise ValidationError("is null", argument=arg, column=name, row=row, expected="a date")
-    return np.asarray(pc.cast(col, pa.int32()).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 def days_to_dates(days: np.ndarray) -> pa.Array:

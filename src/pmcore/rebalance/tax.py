@@ -17,9 +17,9 @@ import numpy as np
 import pyarrow as pa
 
 from ..errors import ValidationError
-from ..frames import encode, first_duplicate, float_column, frame_kind, id_column, require_columns
+from ..frames import day_column, encode, first_duplicate, float_column, frame_kind, id_column, require_columns
 from ..kernels import tax as kt
-from ._tables import TablesMixin, as_kind, group_order, read, day_column, days_to_dates, pair_codes, pair_name
+from ._tables import TablesMixin, as_kind, days_to_dates, group_order, pair_codes, pair_name, read
 
 __all__ = ["LotSelection", "check_lots", "select_lots", "anniversary"]
 

@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from ..frames import encode, float_column, frame_kind, id_column, require_columns
+from ..frames import day_column, encode, float_column, frame_kind, id_column, require_columns
 from ..kernels import tax as kt
-from ._tables import TablesMixin, as_kind, day_column, days_to_dates, pair_codes, read
+from ._tables import TablesMixin, as_kind, days_to_dates, pair_codes, read
 from .tax import LotSelection, _days_option, _nonnegative
 
 __all__ = ["WashSaleCheck", "wash_sale_violations", "avoid_wash_sales"]
