@@ -277,6 +277,7 @@ class Ledger(LedgerOps, LedgerViews):
                actor: str, memo: str, t: int) -> None:
         """Append legs (portfolio, strategy, currency, units) and their record event; no checks."""
         c = self._cols
+        moved = self._moved([((p, s, cur), u, status, +1) for p, s, cur, u in legs], len(self._status))
         txn_no = len(self._txn_ids)
         self._txn_ids.append(txn)
         rows = []
@@ -297,23 +298,42 @@ class Ledger(LedgerOps, LedgerViews):
             c["memo"].append(memo)
             c["txn_no"].append(txn_no)
             self._status.append(status)
-            self._apply(p, s, cur, u, status, +1)
+        self._bal.update(moved)
         self._txns[txn] = rows
         if status == PENDING:
             self._pending[txn] = vd
         self._event(txn_no, t, actor, "record", -1, status, memo)
 
-    def _apply(self, p, s, cur, u, status, sign) -> None:
-        b = self._state((p, s, cur))
-        if status == SETTLED:
-            b[0] += sign * u
-        elif status == PENDING:
-            if u >= 0:
-                b[1] += sign * u
-            else:
-                b[2] -= sign * u
-        if abs(b[0]) > INT64_MAX or b[1] > INT64_MAX or b[2] > INT64_MAX:
-            raise overflow_error("ledger", len(self._status) - 1)
+    def _moved(self, changes: list[tuple], first_row: int) -> dict:
+        """New balances after ``changes`` ((key, units, status, sign), one per leg), nothing written.
+
+        Raises the overflow error (naming the leg's row, counted from
+        ``first_row``) before any balance changes, so a refused change writes
+        nothing; the caller stores the result with ``self._bal.update``.
+        """
+        new: dict = {}
+        for j, (key, u, status, sign) in enumerate(changes):
+            b = new.get(key)
+            if b is None:
+                b = new[key] = list(self._bal.get(key, (0, 0, 0)))
+            if status == SETTLED:
+                b[0] += sign * u
+            elif status == PENDING:
+                if u >= 0:
+                    b[1] += sign * u
+                else:
+                    b[2] -= sign * u
+            if not self._representable(b, self._locked.get(key, 0)):
+                raise overflow_error("ledger", first_row + j)
+        return new
+
+    def _representable(self, b: list[int], locked: int) -> bool:
+        """Whether balance parts ``b`` and every figure derived from them (total,
+        available with ``locked`` units held) fit the int64 fixed-point range."""
+        settled, pending_in, pending_out = b
+        available = settled - pending_out - locked - self._reserve_units(settled)
+        return max(abs(settled), pending_in, pending_out, abs(settled + pending_in - pending_out),
+                   abs(available)) <= INT64_MAX
 
     def _event(self, txn_no, t, actor, action, old, new, reason, lock=-1) -> None:
         e = self._events

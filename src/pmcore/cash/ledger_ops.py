@@ -259,10 +259,10 @@ class LedgerOps:
                     expected=f"one of {list(ALLOWED_TRANSITIONS[STATUSES[old]])} from {STATUSES[old]!r}")
             t = self._time(at)
             c = self._cols
+            legs = [((c["portfolio_id"][r], c["strategy"][r], c["currency"][r]), c["units"][r]) for r in rows]
+            moved = self._moved([ch for key, u in legs for ch in ((key, u, old, -1), (key, u, new, +1))], rows[0])
+            self._bal.update(moved)
             for r in rows:
-                p, s, cur, u = c["portfolio_id"][r], c["strategy"][r], c["currency"][r], c["units"][r]
-                self._apply(p, s, cur, u, old, -1)
-                self._apply(p, s, cur, u, new, +1)
                 self._status[r] = new
             if c["kind"][rows[0]] == "withdrawal" and new in (FAILED, CANCELLED):
                 r = rows[0]
@@ -373,6 +373,10 @@ class LedgerOps:
             raise ValidationError("is negative", argument="amount", value=amount, expected="an amount >= 0")
         with self._lock:
             key = (portfolio_id, str(strategy), str(currency))
+            if not self._representable(list(self._bal.get(key, (0, 0, 0))), u):
+                raise ValidationError("would take the available balance beyond the int64 fixed-point range",
+                                      argument="amount", value=amount,
+                                      expected="an amount that keeps every balance within +/-9.2e18 units")
             t = self._time(at)
             self._locked[key] = u
             self._locks_hist.append((t, key, u))
