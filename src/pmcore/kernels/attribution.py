@@ -245,6 +245,7 @@ def _pass(cell_start, port_start, group, wp, rp, wb, rb, ref_mode, ref, parent, 
     ret_p = np.empty(max_cells)
     ret_b = np.empty(max_cells)
     acc = np.empty(4 * n_groups)
+    rows = np.empty(4 * n_groups)
     dst = out if full else scratch
     for p in range(n_ports):
         a = port_start[p]
@@ -274,17 +275,25 @@ def _pass(cell_start, port_start, group, wp, rp, wb, rb, ref_mode, ref, parent, 
                     acc[3 * n_groups + g] = w * rb[i] if w != 0.0 else 0.0
             else:
                 for j in range(4 * n_groups):
-                    acc[j] = 0.0
+                    rows[j] = 0.0
+                # selects, not branches: a security is held or not at random, and a
+                # mispredicted branch per row cost more than the arithmetic; a group's
+                # four sums side by side in ``rows`` (one cache line)
                 for i in range(lo, hi):
-                    g = group[i]
+                    g4 = 4 * np.uint64(group[i])
                     w = wp[i]
-                    if w != 0.0:
-                        acc[g] += w
-                        acc[n_groups + g] += w * rp[i]
-                    w = wb[i]
-                    if w != 0.0:
-                        acc[2 * n_groups + g] += w
-                        acc[3 * n_groups + g] += w * rb[i]
+                    v = w * rp[i]
+                    x = wb[i]
+                    y = x * rb[i]
+                    rows[g4] += w
+                    rows[g4 + 1] += v if w != 0.0 else 0.0
+                    rows[g4 + 2] += x
+                    rows[g4 + 3] += y if x != 0.0 else 0.0
+                for g in range(n_groups):
+                    acc[g] = rows[4 * g]
+                    acc[n_groups + g] = rows[4 * g + 1]
+                    acc[2 * n_groups + g] = rows[4 * g + 2]
+                    acc[3 * n_groups + g] = rows[4 * g + 3]
             tot_p = 0.0
             tot_b = 0.0
             sum_wp = 0.0
