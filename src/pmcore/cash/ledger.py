@@ -11,7 +11,6 @@ is recomputed by the pure kernels of :mod:`pmcore.kernels.cash`.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -22,13 +21,9 @@ import numpy as np
 
 from ..errors import ValidationError
 from ._frames import (
-    CANCELLED,
-    FAILED,
     PENDING,
     SETTLED,
     STATUSES,
-    check_kind,
-    key_codes,
     overflow_error,
 )
 from .amounts import (
@@ -36,9 +31,7 @@ from .amounts import (
     INT64_MAX,
     check_scale,
     from_units,
-    round_units,
     to_units,
-    units_to_arrow,
 )
 from .calendar import BusinessCalendar, day_to_date, to_day
 from .ledger_common import ALLOWED_TRANSITIONS, _now_ns, _to_ns

@@ -6,21 +6,14 @@ helpers live in :mod:`pmcore.cash.ledger`).
 
 from __future__ import annotations
 
-import time
-from decimal import Decimal
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any
-
-import pyarrow as pa
+from typing import Any
 
 from ..errors import ValidationError
 from ._frames import CANCELLED, FAILED, STATUSES
 from .amounts import from_units, round_units, to_units
 from .calendar import to_day
 from .ledger_common import _ALLOWED, ALLOWED_TRANSITIONS, _fraction, _row_error
-
-if TYPE_CHECKING:
-    from .ledger import Ledger
 
 __all__ = ["LedgerOps"]
 

@@ -6,8 +6,6 @@ helpers live in :mod:`pmcore.cash.ledger`).
 
 from __future__ import annotations
 
-import time
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
