@@ -304,8 +304,16 @@ def day_column(table: pa.Table, arg: str, name: str) -> np.ndarray:
             raise ValidationError("has the wrong type", argument=arg, column=name, value=str(t),
                                   expected="dates (date, timestamp or 'YYYY-MM-DD' strings)")
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-        raise ValidationError("holds a value that is not a date", argument=arg, column=name,
-                              expected="dates (date, timestamp or 'YYYY-MM-DD' strings)") from exc
+        row = value = None
+        if not pa.types.is_timestamp(t) and not pa.types.is_date64(t):  # strings: find the first bad one
+            text = pc.cast(col, pa.string())
+            parsed = pc.strptime(text, format="%Y-%m-%d", unit="s", error_is_null=True)
+            bad = np.flatnonzero(np.asarray(pc.and_(parsed.is_null(), text.is_valid())))
+            if len(bad):
+                row = int(bad[0])
+                value = text[row].as_py()
+        raise ValidationError("holds a value that is not a date", argument=arg, column=name, row=row,
+                              value=value, expected="dates (date, timestamp or 'YYYY-MM-DD' strings)") from exc
     if col.null_count:
         row = int(np.flatnonzero(~np.asarray(col.is_valid()))[0])
         raise ValidationError("is null", argument=arg, column=name, row=row, expected="a date")
