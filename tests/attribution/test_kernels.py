@@ -37,6 +37,27 @@ def test_cell_runs(pairs, sort):
         assert ok == want[2]
 
 
+@settings(max_examples=60, deadline=None)
+@given(keys, st.booleans(), st.integers(2, 5))
+def test_cell_runs_in_blocks(pairs, sort, blocks):
+    # the scan split over blocks of rows (threads) and stitched equals the one-block scan
+    from pmcore.attribution._layout import _runs
+
+    if sort:
+        pairs = sorted(pairs)
+    pkey = np.array([p for p, _ in pairs], np.int64)
+    tkey = np.array([t for _, t in pairs], np.int32)
+    want = reference_runs(pkey, tkey)
+    cs, ps, ok = _runs(pkey, tkey, min(blocks, len(pkey)))
+    np.testing.assert_array_equal(cs, want[0])
+    np.testing.assert_array_equal(ps, want[1])
+    assert ok == want[2]
+    for lo, hi in ((0, len(pkey)), (len(pkey) // 2, len(pkey))):
+        starts, firsts, _ = K.cell_run_block.py_func(pkey, tkey, lo, hi)
+        np.testing.assert_array_equal(starts, want[0][(want[0] >= lo) & (want[0] < hi)])
+        assert len(firsts) == np.count_nonzero(np.r_[True, pkey[1:] != pkey[:-1]][lo:hi])
+
+
 values = st.lists(st.sampled_from([0.0, 0.5, -1.0, np.nan, np.inf]), min_size=4, max_size=4)
 
 

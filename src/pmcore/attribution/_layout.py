@@ -8,6 +8,7 @@ copy; anything else is sorted once.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +17,7 @@ import pyarrow.compute as pc
 
 from ..errors import ValidationError
 from ..frames import encode, id_column, require_columns
-from ..kernels.attribution import cell_runs
+from ..kernels.attribution import cell_run_block, cell_runs
 
 
 @dataclass(frozen=True)
@@ -107,14 +108,33 @@ def order_key(arr: pa.Array, arg: str, name: str, *, ordered: bool) -> np.ndarra
     return rank[codes]
 
 
-def layout(table: pa.Table, arg: str, portfolio: str, period: str) -> Cells:
-    """Group the rows of ``table`` into cells, sorting only if needed."""
+def _runs(pkey: np.ndarray, tkey: np.ndarray, blocks: int):
+    """:func:`~pmcore.kernels.attribution.cell_runs`, the rows in ``blocks`` blocks on as many threads."""
+    n = len(pkey)
+    if blocks <= 1:
+        return cell_runs(pkey, tkey)
+    cuts = [n * b // blocks for b in range(blocks + 1)]
+    with ThreadPoolExecutor(blocks) as pool:  # the kernel releases the GIL
+        parts = list(pool.map(lambda b: cell_run_block(pkey, tkey, cuts[b], cuts[b + 1]), range(blocks)))
+    shifts = np.cumsum([0] + [len(starts) for starts, _, _ in parts])
+    cell_start = np.concatenate([starts for starts, _, _ in parts] + [np.array([n], np.int64)])
+    port_start = np.concatenate([firsts + shift for (_, firsts, _), shift in zip(parts, shifts)]
+                                + [np.array([shifts[-1]], np.int64)])
+    return cell_start, port_start, all(ok for _, _, ok in parts)
+
+
+def layout(table: pa.Table, arg: str, portfolio: str, period: str, threads: int = 1) -> Cells:
+    """Group the rows of ``table`` into cells, sorting only if needed.
+
+    ``threads`` > 1 splits the scan for cell boundaries into as many blocks
+    of rows on threads (it reads two key columns, at memory speed).
+    """
     require_columns(table, arg, [portfolio, period])
     pkey = order_key(_chunk(table.column(portfolio)), arg, portfolio, ordered=False)
     tkey = order_key(_chunk(table.column(period)), arg, period, ordered=True)
     order = None
     if len(pkey):
-        cell_start, port_start, ok = cell_runs(pkey, tkey)
+        cell_start, port_start, ok = _runs(pkey, tkey, min(threads, len(pkey)))
         if ok:
             firsts = pkey[cell_start[port_start[:-1]]]
             ok = len(np.unique(firsts)) == len(firsts)

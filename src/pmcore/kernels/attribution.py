@@ -20,6 +20,7 @@ from ._jit import jit
 
 __all__ = [
     "cell_runs",
+    "cell_run_block",
     "first_invalid_row",
     "brinson_cells",
     "brinson_linked",
@@ -45,12 +46,50 @@ N_FIELDS = 7
 
 
 @jit
+def cell_run_block(pkey, tkey, lo, hi):
+    """Cell and portfolio starts among rows ``lo..hi-1``, for :func:`cell_runs` on blocks of rows.
+
+    Row ``i`` starts a cell if ``i == 0`` or its keys differ from row
+    ``i - 1`` (for ``i == lo > 0`` that row lies in the block before, which
+    is only read), so blocks of one array can run on separate threads and
+    their results be concatenated.
+
+    Returns
+    -------
+    cell_start : int64 array, shape (n_block_cells,)
+        First row of each cell starting in the block.
+    port_first : int64 array
+        Index (into this block's ``cell_start``) of each cell that starts a portfolio.
+    ok : bool
+        False if a portfolio's periods go backwards within the block (or at its first row).
+    """
+    cap = hi - lo
+    cell_start = np.empty(cap, np.int64)
+    port_first = np.empty(cap, np.int64)
+    n_cells = 0
+    n_ports = 0
+    ok = True
+    for i in range(lo, hi):
+        if i == 0 or pkey[i] != pkey[i - 1]:
+            port_first[n_ports] = n_cells
+            n_ports += 1
+            cell_start[n_cells] = i
+            n_cells += 1
+        elif tkey[i] != tkey[i - 1]:
+            if tkey[i] < tkey[i - 1]:
+                ok = False
+            cell_start[n_cells] = i
+            n_cells += 1
+    return cell_start[:n_cells].copy(), port_first[:n_ports].copy(), ok
+
+
+@jit
 def cell_runs(pkey, tkey):
     """Find the cells of rows already grouped by portfolio with periods ascending.
 
     Parameters
     ----------
-    pkey, tkey : int64 arrays, shape (n_rows,)
+    pkey, tkey : int arrays, shape (n_rows,)
         Portfolio and period keys (period keys in time order).
 
     Returns
@@ -63,25 +102,14 @@ def cell_runs(pkey, tkey):
         ``pkey[cell_start[port_start[:-1]]]``, which the caller checks.
     """
     n = pkey.shape[0]
-    cell_start = np.empty(n + 1, np.int64)
-    port_start = np.empty(n + 1, np.int64)
-    n_cells = 0
-    n_ports = 0
-    ok = True
-    for i in range(n):
-        if i == 0 or pkey[i] != pkey[i - 1]:
-            port_start[n_ports] = n_cells
-            n_ports += 1
-            cell_start[n_cells] = i
-            n_cells += 1
-        elif tkey[i] != tkey[i - 1]:
-            if tkey[i] < tkey[i - 1]:
-                ok = False
-            cell_start[n_cells] = i
-            n_cells += 1
-    cell_start[n_cells] = n
-    port_start[n_ports] = n_cells
-    return cell_start[: n_cells + 1].copy(), port_start[: n_ports + 1].copy(), ok
+    starts, firsts, ok = cell_run_block(pkey, tkey, 0, n)
+    cell_start = np.empty(starts.shape[0] + 1, np.int64)
+    cell_start[:-1] = starts
+    cell_start[-1] = n
+    port_start = np.empty(firsts.shape[0] + 1, np.int64)
+    port_start[:-1] = firsts
+    port_start[-1] = starts.shape[0]
+    return cell_start, port_start, ok
 
 
 @jit
