@@ -46,35 +46,37 @@ def _check_unique(ids: pa.Array, arg: str, column: str) -> None:
 _PARALLEL_ROWS = 200_000
 
 
+#: environment variable capping the threads of every pmcore call (1: the calling thread only)
+THREADS_ENV = "PMCORE_NUM_THREADS"
+
+
 def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        return os.cpu_count() or 1
+    """Threads a pmcore call may use: the cores this process may run on, capped by ``PMCORE_NUM_THREADS``.
 
-
-def _idle_core(cores: int) -> bool:
-    """Whether a core is likely idle: the 1-minute load average leaves room for a second thread.
-
-    Splitting work over threads pays only when the second thread gets a core
-    of its own; on a busy machine the hand-offs cost more than they save.
+    Read at each call, so that a service can set it once at start-up; the
+    same input gives the same split (and the same numbers) whatever else runs
+    on the machine.
     """
     try:
-        return os.getloadavg()[0] <= cores - 1
-    except (AttributeError, OSError):  # pragma: no cover - no load average (Windows)
-        return True
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        cores = os.cpu_count() or 1
+    cap = os.environ.get(THREADS_ENV, "").strip()
+    if cap:
+        if not cap.isdigit() or int(cap) < 1:
+            raise ValidationError("is not a thread count", argument=THREADS_ENV, value=cap,
+                                  expected="an integer >= 1 (environment variable), or unset")
+        cores = min(cores, int(cap))
+    return cores
 
 
 def _parallel(n_rows: int) -> bool:
-    """Whether work over ``n_rows`` rows is worth splitting over two threads.
+    """Whether work over ``n_rows`` rows is split over two threads.
 
-    Only large inputs (``_PARALLEL_ROWS``) on a machine with at least two
-    usable cores, one of them idle. Results are the same either way.
+    Only large inputs (``_PARALLEL_ROWS``) when at least two threads are
+    allowed (:func:`_cores`). Results are the same either way.
     """
-    if n_rows < _PARALLEL_ROWS:
-        return False
-    cores = _cores()
-    return cores >= 2 and _idle_core(cores)
+    return n_rows >= _PARALLEL_ROWS and _cores() >= 2
 
 
 def _split(parallel: bool, calls: list) -> list:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -11,6 +10,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from ..book import _cores
 from ..errors import ValidationError
 from ..frames import frame_kind, require_columns, to_arrow
 from ..kernels.attribution import (
@@ -42,7 +42,7 @@ def _thread_count(threads: int | None, n_rows: int, n_ports: int) -> int:
     if threads is None:
         if n_rows < PARALLEL_ROWS:
             return 1
-        threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        threads = _cores()
     return max(1, min(threads, n_ports))
 
 
@@ -240,9 +240,11 @@ def brinson(
         Each side's weights must sum to 1 within this in every portfolio and
         period (model cash as a group of its own).
     threads : int, keyword-only
-        Threads for the linked single-level path (``linking`` without
-        ``periods``), each taking whole portfolios. Default: the cores this
-        process may run on, from 2,000,000 rows; 1 below that.
+        Threads for the scan of the rows into cells and for the linked
+        single-level path (``linking`` without ``periods``), each taking
+        whole portfolios. Default: the cores this process may run on
+        (capped by the ``PMCORE_NUM_THREADS`` environment variable), from
+        2,000,000 rows; 1 below that.
 
     Returns
     -------
