@@ -1,4 +1,4 @@
-"""Valuation and exposures of many portfolios at once.
+"""Valuation of many portfolios at once (exposures by group: :mod:`pmcore.exposure`).
 
 Two account types, per portfolio:
 
@@ -31,7 +31,7 @@ from .frames import from_arrow
 from .kernels import valuation as kv
 from .market import align_fx, align_prices, position_portfolio, stale_positions
 
-__all__ = ["Valuation", "revalue", "value", "positions", "exposures"]
+__all__ = ["Valuation", "revalue", "value", "positions"]
 
 _VALUE_COLUMNS = (
     "portfolio_id", "account_type", "cash", "locked_cash", "available_cash", "market_value",
@@ -223,13 +223,14 @@ def _halves(book: Book) -> list[tuple[int, int]]:
 
 def _revalue(book: Book, price_vec: np.ndarray, fx_vec: np.ndarray, stale_count=None) -> Valuation:
     out = np.empty((book.n_portfolios, kv.N_FIELDS))
-    scale = _unit_scale(book, fx_vec)
-    cash = _cash_base(book, fx_vec)
     parts = _halves(book)
     if len(parts) == 1:  # the latency path: one call, no slicing
-        kv.value_book(book.offsets, book.instrument, book.quantity, book.avg_price, price_vec, scale,
-                      cash, book.is_margin, out)
+        kv.revalue_book(book.offsets, book.instrument, book.quantity, book.avg_price, price_vec, book.multiplier,
+                        book.instrument_currency, fx_vec, book.cash_offsets, book.cash_currency,
+                        book.cash_amounts, book.is_margin, out)
     else:
+        scale = _unit_scale(book, fx_vec)
+        cash = _cash_base(book, fx_vec)
         _split(True, [
             (kv.value_book, (book.offsets[lo:hi + 1], book.instrument, book.quantity, book.avg_price,
                              price_vec, scale, cash[lo:hi], book.is_margin[lo:hi], out[lo:hi]))

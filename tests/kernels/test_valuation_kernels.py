@@ -56,6 +56,32 @@ def test_value_book_matches_numpy_reference(seed, n_p, n_i, n):
     np.testing.assert_allclose(out, twin, rtol=1e-14, atol=1e-9)
 
 
+@given(seed=st.integers(0, 2**32 - 1), n_p=st.integers(1, 6), n_i=st.integers(1, 8),
+       n=st.integers(0, 40))
+def test_revalue_book_is_value_book_after_scale_and_cash(seed, n_p, n_i, n):
+    """The one-dispatch latency kernel equals its steps run one by one, to the bit."""
+    rng, pcode, inst, q, avg, price, _ = _book_arrays(seed, n_p, n_i, n)
+    offsets, order, _ = group_rows(pcode, n_p, inst, n_i)
+    multiplier = rng.choice([1.0, 10.0, 50.0], n_i)
+    n_c = 3
+    inst_ccy = rng.integers(0, n_c, n_i).astype(np.int32)
+    fx = rng.uniform(0.005, 2.0, n_c)
+    c_pcode = rng.integers(0, n_p, 5).astype(np.int32)
+    c_ccy = rng.integers(0, n_c, 5).astype(np.int32)
+    c_off, c_order, _ = group_rows(c_pcode, n_p, c_ccy, n_c)
+    amounts = rng.normal(0, 1e4, (5, 2))[c_order]
+    is_margin = rng.random(n_p) < 0.5
+    got = np.empty((n_p, kv.N_FIELDS))
+    kv.revalue_book(offsets, inst[order], q[order], avg[order], price, multiplier, inst_ccy, fx,
+                    c_off, c_ccy[c_order], amounts, is_margin, got)
+    cash = np.empty((n_p, 2))
+    kv.cash_in_base(c_off, c_ccy[c_order], amounts, fx, cash)
+    want = np.empty_like(got)
+    kv.value_book(offsets, inst[order], q[order], avg[order], price, multiplier * fx[inst_ccy], cash, is_margin,
+                  want)
+    np.testing.assert_array_equal(got, want)
+
+
 @given(seed=st.integers(0, 2**32 - 1), n_p=st.integers(1, 6), n_i=st.integers(1, 30),
        n=st.integers(0, 60))
 def test_group_rows_is_a_stable_counting_sort(seed, n_p, n_i, n):

@@ -124,6 +124,25 @@ def value_book(offsets, instrument, quantity, avg_price, price, unit_scale,
 
 
 @jit
+def revalue_book(offsets, instrument, quantity, avg_price, price, multiplier, instrument_currency, fx,
+                 cash_offsets, cash_currency, cash_amounts, is_margin, out):
+    """:func:`value_book` with the unit scale and the cash in base currency worked out first, in one call.
+
+    The latency path (one portfolio revalued as prices tick): one dispatch
+    instead of four. Arguments as for :func:`value_book` and
+    :func:`cash_in_base`, with ``unit_scale = multiplier *
+    fx[instrument_currency]`` (``multiplier``, ``instrument_currency``:
+    per instrument).
+    """
+    scale = np.empty(multiplier.shape[0])
+    for i in range(multiplier.shape[0]):
+        scale[i] = multiplier[i] * fx[instrument_currency[i]]
+    cash = np.empty((offsets.shape[0] - 1, 2))
+    cash_in_base(cash_offsets, cash_currency, cash_amounts, fx, cash)
+    value_book(offsets, instrument, quantity, avg_price, price, scale, cash, is_margin, out)
+
+
+@jit
 def position_values(instrument, quantity, avg_price, price, unit_scale, out):
     """Per-position notional, cost basis and unrealized PnL in base currency.
 
