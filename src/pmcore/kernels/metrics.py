@@ -289,99 +289,6 @@ def quickselect(a, n, k):
         lo = e
 
 
-_BLOCK = 16  # columns handled together by the tail kernels
-_SAMPLE = 257  # n / (n // 128) < 256 for every n >= 128
-
-
-@jit
-def _tail_block(x, j0, j1, q, upper, cand, sample, out_kth, out_next, out_sum, out_n):
-    """Order statistics at ``k = floor(q * (n - 1))`` for columns ``j0:j1``.
-
-    Per column: ``out_n`` the number of finite values, and among the
-    present (non-NaN) ones ``out_kth``/``out_next`` the k-th and (k+1)-th
-    smallest (``next`` NaN when k + 1 == n) and ``out_sum`` the sum of the
-    k + 1 smallest. Correct when the column holds no infinity (the caller
-    checks columns whose finite count falls short of ``n_obs``).
-
-    A sample of about 128 rows gives a bound a few standard errors above
-    the k-th value; one pass over each column counts its finite values and
-    keeps those ``<=`` the bound in ``cand`` (about k + 3 sqrt(k)); the
-    selection and the tail sum run on that short list. With ``upper`` (for
-    q > 1/2, when the sum is not wanted: ``out_sum`` is NaN) the bound is
-    below rank k and the values ``>=`` it are kept instead. A bound on the
-    wrong side of rank k (or k + 1) falls back to the whole column.
-    """
-    n_obs = x.shape[0]
-    width = j1 - j0
-    step = max(1, n_obs // 128)
-    sign = -1.0 if upper else 1.0  # keep sign * v <= sign * bound
-    bound = np.full(width, np.inf)
-    filled = np.zeros(width, np.int64)
-    for t in range(0, n_obs, step):  # row-major: one or two cache lines a row
-        for jj in range(width):
-            v = x[t, j0 + jj]
-            sample[jj, filled[jj]] = v
-            filled[jj] += v == v
-    for jj in range(width):
-        m = filled[jj]
-        if m < 16:
-            continue
-        ks = int(q * (m - 1))
-        margin = int(3.0 * np.sqrt(m * q * (1.0 - q))) + 4
-        rank = ks - margin if upper else ks + margin
-        if 0 <= rank < m:
-            row = sample[jj]
-            quickselect(row, m, rank)
-            bound[jj] = sign * row[rank]
-    count = np.zeros(width, np.int64)
-    kept = np.zeros(width, np.int64)
-    for jj in range(width):  # the block's columns share cache lines: mostly L2 hits
-        b = bound[jj]
-        row = cand[jj]
-        n_finite = 0
-        c = 0
-        for t in range(n_obs):
-            v = x[t, j0 + jj]
-            n_finite += (v - v) == 0.0
-            row[c] = v
-            c += sign * v <= b
-        count[jj] = n_finite
-        kept[jj] = c
-    for jj in range(width):
-        n = count[jj]
-        out_n[jj] = n
-        if n == 0:
-            out_kth[jj] = np.nan
-            out_next[jj] = np.nan
-            out_sum[jj] = np.nan
-            continue
-        k = int(np.floor(q * (n - 1)))
-        row = cand[jj]
-        c = kept[jj]
-        kk = k - (n - c) if upper else k  # rank k among the kept values
-        if (kk < 0) if upper else (c < min(k + 2, n)):
-            c = 0  # the bound is on the wrong side: select in the whole column
-            for t in range(n_obs):
-                v = x[t, j0 + jj]
-                row[c] = v
-                c += v == v
-            kk = k
-        quickselect(row, c, kk)
-        total = np.nan
-        if not upper:
-            total = 0.0
-            for i in range(kk + 1):
-                total += row[i]
-        nxt = np.nan
-        if kk + 1 < c:
-            nxt = row[kk + 1]
-            for i in range(kk + 2, c):
-                nxt = min(nxt, row[i])
-        out_kth[jj] = row[kk]
-        out_next[jj] = nxt
-        out_sum[jj] = total
-
-
 @jit
 def tail_quantiles(x, q, need_sum, out_quantile, out_tail_mean, out_count):
     """Per column, NaN skipped: the linear-interpolated ``q`` quantile (numpy's
@@ -392,32 +299,97 @@ def tail_quantiles(x, q, need_sum, out_quantile, out_tail_mean, out_count):
     (NaN) and the selection keeps the upper values instead. Results are
     valid for columns without infinities: a column whose ``out_count`` is
     short of ``n_obs`` holds NaN (skipped) or an infinity, which the caller
-    must rule out."""
+    must rule out.
+
+    Every pass runs row by row over all columns of the C-ordered matrix (so
+    it streams through memory once; column by column, every value of a wide
+    matrix was a miss on a new page). A sample of about 128 rows gives each
+    column a bound a few standard errors beyond its k-th value, with
+    ``k = floor(q * (n - 1))``; one pass counts each column's finite values
+    and keeps those on the near side of the bound (about k + 3 sqrt(k) of
+    them) in a short list; the selection and the tail sum run on that list.
+    A column whose bound falls on the wrong side of rank k (or k + 1), or
+    that keeps more than the list holds, is selected from its whole column.
+    """
     n_obs, n_series = x.shape
     upper = q > 0.5 and not need_sum
-    cand = np.empty((_BLOCK, n_obs))
-    sample = np.empty((_BLOCK, _SAMPLE))
-    kth = np.empty(_BLOCK)
-    nxt = np.empty(_BLOCK)
-    total = np.empty(_BLOCK)
-    count = np.empty(_BLOCK, np.int64)
-    for j0 in range(0, n_series, _BLOCK):
-        j1 = min(j0 + _BLOCK, n_series)
-        _tail_block(x, j0, j1, q, upper, cand, sample, kth, nxt, total, count)
-        for j in range(j0, j1):
-            jj = j - j0
-            n = count[jj]
-            out_count[j] = n
-            if n == 0:
-                out_quantile[j] = np.nan
-                out_tail_mean[j] = np.nan
-                continue
-            pos = q * (n - 1)
-            k = int(np.floor(pos))
-            frac = pos - k
-            a = kth[jj]
-            out_quantile[j] = a if frac == 0.0 or k + 1 >= n else a + (nxt[jj] - a) * frac
-            out_tail_mean[j] = total[jj] / (k + 1)
+    sign = -1.0 if upper else 1.0  # keep sign * v <= sign * bound
+    step = max(1, n_obs // 128)
+    n_sample = (n_obs + step - 1) // step
+    sample = np.empty((n_series, max(n_sample, 1)))
+    filled = np.zeros(n_series, np.int64)
+    for t in range(0, n_obs, step):
+        row = x[t]
+        for j in range(n_series):
+            v = row[j]
+            sample[j, filled[j]] = v
+            filled[j] += v == v
+    bound = np.full(n_series, np.inf)
+    for j in range(n_series):
+        m = filled[j]
+        if m < 16:
+            continue
+        ks = int(q * (m - 1))
+        margin = int(3.0 * np.sqrt(m * q * (1.0 - q))) + 4
+        rank = ks - margin if upper else ks + margin
+        if 0 <= rank < m:
+            quickselect(sample[j], m, rank)
+            bound[j] = sign * sample[j, rank]
+    # room for the kept values: the bound's share of a column, with slack
+    side = 1.0 - q if upper else q
+    share = side + 6.0 * np.sqrt(q * (1.0 - q) / 128.0) + 8.0 / 128.0
+    cap = min(n_obs, int(share * n_obs) + 64)
+    cand = np.empty((n_series, max(cap, 1)))
+    count = np.zeros(n_series, np.int64)
+    kept = np.zeros(n_series, np.int64)
+    last = cap - 1
+    for t in range(n_obs):
+        row = x[t]
+        for j in range(n_series):
+            v = row[j]
+            count[j] += (v - v) == 0.0
+            # a branch, not a select: a store per value (to 2,000 lists) cost twice as much
+            if sign * v <= bound[j]:
+                c = kept[j]
+                cand[j, min(c, last)] = v  # a column past the room only counts on (redone below)
+                kept[j] = c + 1
+    whole = np.empty(n_obs)
+    for j in range(n_series):
+        n = count[j]
+        out_count[j] = n
+        if n == 0:
+            out_quantile[j] = np.nan
+            out_tail_mean[j] = np.nan
+            continue
+        k = int(np.floor(q * (n - 1)))
+        row = cand[j]
+        c = kept[j]
+        kk = k - (n - c) if upper else k  # rank k among the kept values
+        if c > cap or ((kk < 0) if upper else (c < min(k + 2, n))):
+            row = whole  # the bound is on the wrong side, or too far: select in the whole column
+            c = 0
+            for t in range(n_obs):
+                v = x[t, j]
+                row[c] = v
+                c += v == v
+            kk = k
+        quickselect(row, c, kk)
+        a = row[kk]
+        nxt = np.nan
+        if kk + 1 < c:
+            nxt = row[kk + 1]
+            for i in range(kk + 2, c):
+                nxt = min(nxt, row[i])
+        pos = q * (n - 1)
+        frac = pos - k
+        out_quantile[j] = a if frac == 0.0 or k + 1 >= n else a + (nxt - a) * frac
+        if upper:
+            out_tail_mean[j] = np.nan
+        else:
+            total = 0.0
+            for i in range(kk + 1):
+                total += row[i]
+            out_tail_mean[j] = total / (k + 1)
 
 
 @jit
