@@ -72,9 +72,8 @@ def test_threads_split_portfolios_and_match_one_thread(table, threads, linking):
 
 
 def test_default_threads_from_the_row_count():
-    import sys
+    import pmcore.attribution.brinson_effects as module
 
-    module = sys.modules["pmcore.attribution.brinson"]  # the attribute is the function
     assert module._thread_count(None, module.PARALLEL_ROWS - 1, 10) == 1
     assert module._thread_count(None, module.PARALLEL_ROWS, 1) == 1  # one portfolio: nothing to split
     assert module._thread_count(3, 10, 2) == 2

@@ -6,8 +6,8 @@ frozen result whose frames are of the caller's kind.
 
 from __future__ import annotations
 
-from .brinson import BrinsonResult, brinson
-from .contribution import ContributionResult, contribution
+from .brinson_effects import BrinsonResult, brinson
+from .contributions import ContributionResult, contribution
 from .currency import CurrencyResult, currency_attribution
 from .factor import (
     FactorRegressionResult,

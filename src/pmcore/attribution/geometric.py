@@ -13,7 +13,7 @@ from ..frames import frame_kind, require_columns, to_arrow
 from ..kernels.attribution import N_FIELDS, brinson_cells
 from ._layout import dense_frame, layout
 from ._result import FramesMixin, as_kind, float_values
-from .brinson import RETURN_COLUMNS, WEIGHT_COLUMNS, _check_totals, _level_codes
+from .brinson_effects import RETURN_COLUMNS, WEIGHT_COLUMNS, _check_totals, _level_codes
 
 __all__ = ["geometric_brinson", "GeometricResult"]
 

@@ -36,7 +36,7 @@ from .fx import (
 from .ledger import ALLOWED_TRANSITIONS, TRANSACTION_KINDS, Ledger, Limits
 from .liquidity import LiquidityStress, liquidity_coverage, stress_test
 from .margin_rule import margin_withdrawal_check
-from .reconcile import RECON_STATUSES, Reconciliation, reconcile
+from .reconciliation import RECON_STATUSES, Reconciliation, reconcile
 
 __all__ = [
                          "ALLOWED_TRANSITIONS",

@@ -9,7 +9,7 @@ pandas out; polars in, polars out. See :doc:`/guide/metrics` and
 
 from __future__ import annotations
 
-from .drawdown import (
+from .drawdowns import (
     DrawdownDetails,
     current_drawdown,
     drawdown,
