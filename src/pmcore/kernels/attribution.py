@@ -45,6 +45,9 @@ F_WP, F_WB, F_RP, F_RB, F_ALLOC, F_SEL, F_INTER = 0, 1, 2, 3, 4, 5, 6
 N_FIELDS = 7
 
 
+_RUN_CHUNK = 64  # rows per branch-free check in cell_run_block
+
+
 @jit
 def cell_run_block(pkey, tkey, lo, hi):
     """Cell and portfolio starts among rows ``lo..hi-1``, for :func:`cell_runs` on blocks of rows.
@@ -69,17 +72,37 @@ def cell_run_block(pkey, tkey, lo, hi):
     n_cells = 0
     n_ports = 0
     ok = True
-    for i in range(lo, hi):
-        if i == 0 or pkey[i] != pkey[i - 1]:
-            port_first[n_ports] = n_cells
-            n_ports += 1
-            cell_start[n_cells] = i
-            n_cells += 1
-        elif tkey[i] != tkey[i - 1]:
-            if tkey[i] < tkey[i - 1]:
-                ok = False
-            cell_start[n_cells] = i
-            n_cells += 1
+    if lo == 0 and hi > 0:  # row 0 starts the first cell and portfolio
+        port_first[0] = 0
+        cell_start[0] = 0
+        n_cells = 1
+        n_ports = 1
+        lo = 1
+    # chunks of rows: a branch-free test for any key change (it vectorizes) skips a
+    # chunk without one, which is most of them (a cell is often hundreds of rows)
+    for c0 in range(lo, hi, _RUN_CHUNK):
+        c1 = min(c0 + _RUN_CHUNK, hi)
+        # rows against the rows before them, as two shifted slices (so it vectorizes)
+        p_now = pkey[c0:c1]
+        p_before = pkey[c0 - 1:c1 - 1]
+        t_now = tkey[c0:c1]
+        t_before = tkey[c0 - 1:c1 - 1]
+        changed = np.int64(0)
+        for m in range(c1 - c0):
+            changed |= np.int64(p_now[m] ^ p_before[m]) | np.int64(t_now[m] ^ t_before[m])
+        if changed == 0:
+            continue
+        for i in range(c0, c1):
+            if pkey[i] != pkey[i - 1]:
+                port_first[n_ports] = n_cells
+                n_ports += 1
+                cell_start[n_cells] = i
+                n_cells += 1
+            elif tkey[i] != tkey[i - 1]:
+                if tkey[i] < tkey[i - 1]:
+                    ok = False
+                cell_start[n_cells] = i
+                n_cells += 1
     return cell_start[:n_cells].copy(), port_first[:n_ports].copy(), ok
 
 
