@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -56,6 +57,29 @@ def test_cell_runs_in_blocks(pairs, sort, blocks):
         starts, firsts, _ = K.cell_run_block.py_func(pkey, tkey, lo, hi)
         np.testing.assert_array_equal(starts, want[0][(want[0] >= lo) & (want[0] < hi)])
         assert len(firsts) == np.count_nonzero(np.r_[True, pkey[1:] != pkey[:-1]][lo:hi])
+
+
+@pytest.mark.parametrize("n", [1, 2, 63, 64, 65, 129, 1000])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_cell_runs_across_chunks(n, seed):
+    # runs that start inside, at and just after the 64-row chunks of the scan; a backward period anywhere
+    rng = np.random.default_rng(seed)
+    runs = rng.integers(1, 90, n)
+    pkey = np.repeat(np.arange(n), runs)[:n].astype(np.int64) // 3
+    tkey = np.repeat(np.arange(n), runs)[:n].astype(np.int32)
+    if seed == 2 and n > 2:
+        tkey[rng.integers(1, n)] -= 5  # may go backwards within a portfolio
+    want = reference_runs(pkey, tkey)
+    for blocks in (1, 2, 3):
+        from pmcore.attribution._layout import _runs
+
+        cs, ps, ok = _runs(pkey, tkey, min(blocks, n))
+        np.testing.assert_array_equal(cs, want[0])
+        np.testing.assert_array_equal(ps, want[1])
+        assert ok == want[2]
+    cs, ps, ok = K.cell_runs.py_func(pkey, tkey)
+    np.testing.assert_array_equal(cs, want[0])
+    assert ok == want[2]
 
 
 values = st.lists(st.sampled_from([0.0, 0.5, -1.0, np.nan, np.inf]), min_size=4, max_size=4)
