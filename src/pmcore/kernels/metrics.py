@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from numba.cpython.unsafe.numbers import trailing_zeros
+from numba.extending import overload
+
 from ._jit import jit
 
 __all__ = [
@@ -289,6 +292,17 @@ def quickselect(a, n, k):
         lo = e
 
 
+def _lowest_bit(w):
+    """Index of the lowest set bit of ``w`` > 0 (the Python twin's version; compiled: one instruction)."""
+    w = int(w)
+    return (w & -w).bit_length() - 1
+
+
+@overload(_lowest_bit)
+def _lowest_bit_compiled(w):
+    return lambda w: trailing_zeros(w)
+
+
 @jit
 def tail_quantiles(x, q, need_sum, out_quantile, out_tail_mean, out_count):
     """Per column, NaN skipped: the linear-interpolated ``q`` quantile (numpy's
@@ -343,16 +357,26 @@ def tail_quantiles(x, q, need_sum, out_quantile, out_tail_mean, out_count):
     count = np.zeros(n_series, np.int64)
     kept = np.zeros(n_series, np.int64)
     last = cap - 1
+    n_words = (n_series + 63) // 64
     for t in range(n_obs):
         row = x[t]
         for j in range(n_series):
             v = row[j]
             count[j] += (v - v) == 0.0
-            # a branch, not a select: a store per value (to 2,000 lists) cost twice as much
-            if sign * v <= bound[j]:
+        # the kept values of the row as bits, 64 columns a word, then one store per set
+        # bit (a store per value, to 2,000 lists, cost twice as much; a branch per
+        # value, a third more)
+        for wi in range(n_words):
+            j0 = wi * 64
+            bits = np.uint64(0)
+            for j in range(j0, min(j0 + 64, n_series)):
+                bits |= np.uint64(sign * row[j] <= bound[j]) << np.uint64(j - j0)
+            while bits:
+                j = j0 + _lowest_bit(bits)
                 c = kept[j]
-                cand[j, min(c, last)] = v  # a column past the room only counts on (redone below)
+                cand[j, min(c, last)] = row[j]  # a column past the room only counts on (redone below)
                 kept[j] = c + 1
+                bits &= bits - np.uint64(1)
     whole = np.empty(n_obs)
     for j in range(n_series):
         n = count[j]
