@@ -13,9 +13,12 @@ never broadcast into a full array.
 from __future__ import annotations
 
 import numpy as np
-
-from numba.cpython.unsafe.numbers import trailing_zeros
 from numba.extending import overload
+
+try:  # Numba's count-trailing-zeros intrinsic (an internal module)
+    from numba.cpython.unsafe.numbers import trailing_zeros
+except ImportError:  # pragma: no cover - a Numba without it: the plain loop below
+    trailing_zeros = None
 
 from ._jit import jit
 
@@ -300,7 +303,17 @@ def _lowest_bit(w):
 
 @overload(_lowest_bit)
 def _lowest_bit_compiled(w):
-    return lambda w: trailing_zeros(w)
+    if trailing_zeros is not None:
+        return lambda w: trailing_zeros(w)
+
+    def shift_out(w):  # pragma: no cover - see the import above
+        n = 0
+        while (w & np.uint64(1)) == 0:
+            w >>= np.uint64(1)
+            n += 1
+        return n
+
+    return shift_out
 
 
 @jit
@@ -315,9 +328,9 @@ def tail_quantiles(x, q, need_sum, out_quantile, out_tail_mean, out_count):
     short of ``n_obs`` holds NaN (skipped) or an infinity, which the caller
     must rule out.
 
-    Every pass runs row by row over all columns of the C-ordered matrix (so
-    it streams through memory once; column by column, every value of a wide
-    matrix was a miss on a new page). A sample of about 128 rows gives each
+    Every pass runs row by row over all columns of the C-ordered matrix, so
+    that it streams through once (column by column, each value is a strided
+    load from a line of its own). A sample of about 128 rows gives each
     column a bound a few standard errors beyond its k-th value, with
     ``k = floor(q * (n - 1))``; one pass counts each column's finite values
     and keeps those on the near side of the bound (about k + 3 sqrt(k) of
