@@ -390,3 +390,20 @@ def test_parallel_path_from_threads_matches_serial(monkeypatch):
     for s in states:
         np.testing.assert_array_equal(s.position_matrix_, serial.position_matrix_)
         np.testing.assert_array_equal(s.account_matrix_, serial.account_matrix_)
+
+
+def test_thread_budget_of_one_keeps_the_serial_kernel(monkeypatch):
+    """PMCORE_NUM_THREADS=1: a large book is valued by the serial kernel, with the same numbers."""
+    from pmcore.kernels import margin as km
+
+    serial = _random_state(5, n_p=4, n_i=5, n=20)
+    monkeypatch.setattr(km, "PARALLEL_POSITIONS", 1)
+    monkeypatch.setenv("PMCORE_NUM_THREADS", "1")
+
+    def refuse(*args):
+        raise AssertionError("the parallel kernel ran with a budget of one thread")
+
+    monkeypatch.setattr(km, "margin_state_parallel", refuse)
+    one = _random_state(5, n_p=4, n_i=5, n=20)
+    np.testing.assert_array_equal(one.position_matrix_, serial.position_matrix_)
+    np.testing.assert_array_equal(one.account_matrix_, serial.account_matrix_)

@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+import numba
 import numpy as np
 import pyarrow as pa
 
-from ..book import Book
+from ..book import Book, _cores
 from ..errors import ValidationError
 from ..frames import encode, float_column, frame_kind, from_arrow, id_column, require_columns, to_arrow
 from ..kernels import margin as km
@@ -558,9 +559,17 @@ def margin_state(
     args = (bk.offsets, bk.instrument, pos, table, account, float(default_maintenance), out_pos, out_acc)
     # large books split over threads; one parallel launch at a time (Numba's fallback
     # threading layer is not thread-safe), so a concurrent caller runs on its own thread
-    if n >= km.PARALLEL_POSITIONS and _PARALLEL.acquire(blocking=False):
+    threads = _cores() if n >= km.PARALLEL_POSITIONS else 1
+    if threads >= 2 and _PARALLEL.acquire(blocking=False):
         try:
-            km.margin_state_parallel(*args)
+            # Numba's pool, held to pmcore's thread budget (PMCORE_NUM_THREADS); the
+            # setting is per calling thread and is put back
+            before = numba.get_num_threads()
+            numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+            try:
+                km.margin_state_parallel(*args)
+            finally:
+                numba.set_num_threads(before)
         finally:
             _PARALLEL.release()
     else:
