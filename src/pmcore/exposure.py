@@ -212,11 +212,10 @@ def exposures(
         if lim is not None:
             limit = lim[pcode if lim.shape[0] > 1 else 0, out_group]
             util = np.abs(measures[limit_on]) / (eq * limit)
-    if lim is not None:
-        cols["limit_pct"] = pa.array(100.0 * limit, from_pandas=True)
-        cols["utilization"] = pa.array(util, from_pandas=True)
-        cols["breach"] = np.nan_to_num(util, nan=0.0) > 1.0
-    else:  # no limits: null columns, no breach
+            cols["limit_pct"] = pa.array(100.0 * limit, from_pandas=True)
+            cols["utilization"] = pa.array(util, from_pandas=True)
+            cols["breach"] = np.nan_to_num(util, nan=0.0) > 1.0
+    if lim is None:  # no limits: null columns, no breach
         cols["limit_pct"] = pa.nulls(len(pcode), pa.float64())
         cols["utilization"] = pa.nulls(len(pcode), pa.float64())
         cols["breach"] = np.zeros(len(pcode), bool)
