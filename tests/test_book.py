@@ -170,7 +170,7 @@ def test_two_thread_path_gives_the_one_thread_result(monkeypatch):
     v1 = pm.value(one, prices, fx)
     e1 = pm.exposures(one, prices, fx, by="sector")
     monkeypatch.setattr(book_module, "_PARALLEL_ROWS", 10)
-    monkeypatch.setattr(book_module, "_cores", lambda: 2)
+    monkeypatch.setattr(book_module._threads, "thread_budget", lambda: 2)
     assert book_module._parallel(pos.num_rows)
     two = pm.Book.from_frames(pos, inst, cash=cash, accounts=accounts)
     for name in ("offsets", "instrument", "quantity", "avg_price", "source_row", "held"):
@@ -187,16 +187,16 @@ def test_thread_cap_from_the_environment(monkeypatch):
     """PMCORE_NUM_THREADS caps the split; a value that is not a count is named."""
     import pmcore.book as book_module
 
-    monkeypatch.setattr(book_module.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    monkeypatch.setattr(book_module._threads.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
     monkeypatch.setenv("PMCORE_NUM_THREADS", "1")
-    assert book_module._cores() == 1
+    assert book_module._threads.thread_budget() == 1
     assert not book_module._parallel(10 * book_module._PARALLEL_ROWS)
     monkeypatch.setenv("PMCORE_NUM_THREADS", "3")
-    assert book_module._cores() == 3
+    assert book_module._threads.thread_budget() == 3
     assert book_module._parallel(book_module._PARALLEL_ROWS)
     monkeypatch.delenv("PMCORE_NUM_THREADS")
-    assert book_module._cores() == 4
+    assert book_module._threads.thread_budget() == 4
     monkeypatch.setenv("PMCORE_NUM_THREADS", "two")
     with pytest.raises(pm.ValidationError, match="PMCORE_NUM_THREADS") as info:
-        book_module._cores()
+        book_module._threads.thread_budget()
     assert info.value.value == "two"

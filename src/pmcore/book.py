@@ -8,7 +8,6 @@ string ids; valuing again as prices tick then touches only numbers.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 import threading
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import schema
+from . import _threads, schema
 from .errors import ValidationError
 from .frames import encode, first_duplicate, float_column, frame_kind, id_column, require_columns, to_arrow
 from .kernels.book import block_starts, count_block, first_repeat, group_rows, scatter_block
@@ -46,37 +45,13 @@ def _check_unique(ids: pa.Array, arg: str, column: str) -> None:
 _PARALLEL_ROWS = 200_000
 
 
-#: environment variable capping the threads of every pmcore call (1: the calling thread only)
-THREADS_ENV = "PMCORE_NUM_THREADS"
-
-
-def _cores() -> int:
-    """Threads a pmcore call may use: the cores this process may run on, capped by ``PMCORE_NUM_THREADS``.
-
-    Read at each call, so that a service can set it once at start-up; the
-    same input gives the same split (and the same numbers) whatever else runs
-    on the machine.
-    """
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        cores = os.cpu_count() or 1
-    cap = os.environ.get(THREADS_ENV, "").strip()
-    if cap:
-        if not cap.isdigit() or int(cap) < 1:
-            raise ValidationError("is not a thread count", argument=THREADS_ENV, value=cap,
-                                  expected="an integer >= 1 (environment variable), or unset")
-        cores = min(cores, int(cap))
-    return cores
-
-
 def _parallel(n_rows: int) -> bool:
     """Whether work over ``n_rows`` rows is split over two threads.
 
     Only large inputs (``_PARALLEL_ROWS``) when at least two threads are
-    allowed (:func:`_cores`). Results are the same either way.
+    allowed (``_threads.thread_budget``). Results are the same either way.
     """
-    return n_rows >= _PARALLEL_ROWS and _cores() >= 2
+    return n_rows >= _PARALLEL_ROWS and _threads.thread_budget() >= 2
 
 
 def _split(parallel: bool, calls: list) -> list:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from ..book import _cores
+from .._threads import thread_budget
 from ..errors import ValidationError
 from ..frames import frame_kind, require_columns, to_arrow
 from ..kernels.attribution import (
@@ -42,7 +42,7 @@ def _thread_count(threads: int | None, n_rows: int, n_ports: int) -> int:
     if threads is None:
         if n_rows < PARALLEL_ROWS:
             return 1
-        threads = _cores()
+        threads = thread_budget()
     return max(1, min(threads, n_ports))
 
 

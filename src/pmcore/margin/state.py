@@ -12,7 +12,8 @@ import numba
 import numpy as np
 import pyarrow as pa
 
-from ..book import Book, _cores
+from .._threads import thread_budget
+from ..book import Book
 from ..errors import ValidationError
 from ..frames import encode, float_column, frame_kind, from_arrow, id_column, require_columns, to_arrow
 from ..kernels import margin as km
@@ -559,7 +560,7 @@ def margin_state(
     args = (bk.offsets, bk.instrument, pos, table, account, float(default_maintenance), out_pos, out_acc)
     # large books split over threads; one parallel launch at a time (Numba's fallback
     # threading layer is not thread-safe), so a concurrent caller runs on its own thread
-    threads = _cores() if n >= km.PARALLEL_POSITIONS else 1
+    threads = thread_budget() if n >= km.PARALLEL_POSITIONS else 1
     if threads >= 2 and _PARALLEL.acquire(blocking=False):
         try:
             # Numba's pool, held to pmcore's thread budget (PMCORE_NUM_THREADS); the
