@@ -324,7 +324,8 @@ def brinson(
         raise ValidationError("must be a count >= 1", argument="threads", value=threads,
                               expected="None (all available cores for large inputs) or an integer >= 1")
     require_columns(table, arg, [portfolio, period, *by_list, *WEIGHT_COLUMNS, *RETURN_COLUMNS])
-    cells = layout(table, arg, portfolio, period, _thread_count(threads, table.num_rows, table.num_rows))
+    # the scan for cells splits rows, not portfolios: capped by the row count only
+    cells = layout(table, arg, portfolio, period, _thread_count(threads, table.num_rows, max(table.num_rows, 1)))
     t = cells.table
     wp = float_values(t, arg, WEIGHT_COLUMNS[0])
     wb = float_values(t, arg, WEIGHT_COLUMNS[1])
