@@ -215,6 +215,7 @@ def test_thread_pool_and_process_pool():
     lambda x: pm.beta(x, X[:, 0]), lambda x: pm.alpha(x, X[:, 0]),
     lambda x: pm.information_ratio(x, X[:, 0]), lambda x: pm.tracking_error(x, X[:, 0]),
     pm.value_at_risk, pm.omega_ratio, lambda x: pm.rolling_sharpe(x, 10),
+    lambda x: pm.rolling_volatility(x, 10),
 ])
 @pytest.mark.parametrize("layout", ["C", "F", "series"])
 @pytest.mark.parametrize("bad", [np.inf, -np.inf])

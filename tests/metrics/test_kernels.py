@@ -487,3 +487,25 @@ def test_trade_streaks(rows):
                 p[p > 0].max() if (p > 0).any() else np.nan, p[p < 0].min() if (p < 0).any() else np.nan,
                 best_w, best_l, streak_w, streak_l]
         np.testing.assert_allclose(out[g], want, equal_nan=True)
+
+
+def test_rolling_mean_of_an_empty_window_is_nan():
+    # found by hypothesis: values leave the window in another order than they
+    # entered, so the running sum of an empty window held rounding residue
+    # (times 1/0: an infinite mean in the row kernel, NaN in the column one)
+    x = np.full((14, 2), np.nan)
+    x[0, 1], x[9, 1], x[10, 1] = 0.375, 0.0, 0.25
+    for kern in (kr.rolling_mean_std, kr.rolling_mean_std_rows):
+        mean = np.empty(x.shape)
+        kern(x, np.array([0.0002]), 0, 3, 0, 2, 1.0, mean)
+        assert np.isnan(mean[13, 1]) and mean[12, 1] == pytest.approx(0.2498)
+
+
+def test_rolling_kernels_report_an_infinity():
+    x = np.zeros((30, 3))
+    for kern in (kr.rolling_mean_std, kr.rolling_mean_std_rows):
+        assert not kern(x, np.zeros(1), 0, 5, 1, 1, 1.0, np.empty(x.shape))
+        y = x.copy()
+        y[17, 2] = -np.inf
+        with np.errstate(all="ignore"):
+            assert kern(y, np.zeros(1), 0, 5, 1, 1, 1.0, np.empty(x.shape))

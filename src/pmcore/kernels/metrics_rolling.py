@@ -101,8 +101,12 @@ def rolling_mean_std(x, r, r_step, window, ddof, what, scale, out):
     values are all equal has a standard deviation of exactly 0 and a mean
     equal to that value; fewer than ``ddof + 1`` present values give a NaN
     deviation (the mean is NaN only when none is present).
+
+    Returns True if an infinity (or an overflow of ``x - r``) entered a
+    window: the caller then scans ``x`` for it (a separate pass only then).
     """
     n_obs, n_series = x.shape
+    infinite = False
     for j in range(n_series):
         shift = _first_present(x, j) - r[0]
         count = 0
@@ -120,6 +124,7 @@ def rolling_mean_std(x, r, r_step, window, ddof, what, scale, out):
                 if prev == prev and v != prev:
                     last_change = t
                 prev = v
+                infinite |= v - v != 0.0
                 d = v - shift
                 count += 1
                 s1 += d
@@ -164,6 +169,7 @@ def rolling_mean_std(x, r, r_step, window, ddof, what, scale, out):
                     # second moment): recompute this window exactly
                     mean, ss = _window_mean_var(x, r, r_step, j, start, t + 1)
             out[t, j] = _result(what, mean, ss, float(count - ddof), scale)
+    return infinite
 
 
 @jit
@@ -386,6 +392,7 @@ def rolling_mean_std_rows(x, r, r_step, window, ddof, what, scale, out):
     caught by the cancellation test (their variance is rounding residue
     next to the largest shifted second moment since the last recompute)
     and recomputed exactly, as are other heavily cancelled windows.
+    Returns True if an infinity entered a window, as :func:`rolling_mean_std`.
     """
     n_obs, n_series = x.shape
     shift = np.zeros(n_series)
@@ -397,6 +404,7 @@ def rolling_mean_std_rows(x, r, r_step, window, ddof, what, scale, out):
     peak = np.zeros(n_series)
     due = window  # next window start at which the sums are recomputed
     missing = 0  # missing values in the current windows of all series
+    infinite = False
     for t in range(n_obs):
         rt = r[t * r_step]
         row = x[t]
@@ -421,6 +429,7 @@ def rolling_mean_std_rows(x, r, r_step, window, ddof, what, scale, out):
             ok_v = v == v
             ok_u = u == u
             d = v - shift[j] if ok_v else 0.0
+            infinite |= d - d != 0.0  # an infinity (a missing value gives d = 0)
             e = (u - shift[j] if ok_u else 0.0) * drop
             count[j] = (count[j] + (1.0 if ok_v else 0.0)) - (drop if ok_u else 0.0)
             missing += (0 if ok_v else 1) - (0 if ok_u else drop_n)
@@ -459,7 +468,8 @@ def rolling_mean_std_rows(x, r, r_step, window, ddof, what, scale, out):
             for j in range(n_series):
                 c = count[j]
                 inv = 1.0 / c
-                mean = shift[j] + s1[j] * inv
+                # an empty window has no mean (its running sum may hold rounding residue)
+                mean = shift[j] + s1[j] * inv if c > 0.0 else np.nan
                 ss = s2[j] - s1[j] * s1[j] * inv
                 rare |= ss < _CANCEL * peak[j]
                 out_t[j] = _result(what, mean, ss, c - ddof, scale)
@@ -470,3 +480,4 @@ def rolling_mean_std_rows(x, r, r_step, window, ddof, what, scale, out):
                 if ss < _CANCEL * peak[j] and c > 0.0:
                     mean, ss = _window_mean_var(x, r, r_step, j, start, t + 1)
                     out_t[j] = _result(what, mean, ss, c - ddof, scale)
+    return infinite

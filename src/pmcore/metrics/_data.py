@@ -87,6 +87,14 @@ def _check_infinite(values: np.ndarray, arg: str, names: list[str] | None) -> No
     )
 
 
+def scan_infinite(panel: "Panel", arg: str = "returns") -> None:
+    """Raise :class:`ValidationError` at the first infinity of ``panel``, if any.
+
+    For kernels that report an infinity on their way (the scan runs only then).
+    """
+    _check_infinite(panel.values, arg, panel.names)
+
+
 def recheck_infinite(panel: "Panel", indicator: np.ndarray, arg: str = "returns") -> None:
     """Scan ``panel`` for infinities if a per-column ``indicator`` is not finite.
 

@@ -74,8 +74,9 @@ ROLLING_STD, ROLLING_SHARPE, ROLLING_MEAN = 0, 1, 2
 
 
 def rolling_mean_std(x, rate, step, window, ddof, what, scale):
+    """The rolling statistic and whether an infinity entered a window (scan ``x`` then)."""
     out = np.empty(x.shape)
-    (kr.rolling_mean_std_rows if _rows(x) else kr.rolling_mean_std)(
+    infinite = (kr.rolling_mean_std_rows if _rows(x) else kr.rolling_mean_std)(
         x, rate, step, window, ddof, what, scale, out
     )
-    return out
+    return out, infinite

@@ -15,17 +15,20 @@ import numpy as np
 
 from ..kernels import metrics_rolling as kr
 from . import _kernels as kd
-from ._data import as_panel, as_rate, as_vector, check_int, check_positive, per_row
+from ._data import as_panel, as_rate, as_vector, check_int, check_positive, per_row, scan_infinite
 
 __all__ = ["rolling_volatility", "rolling_sharpe", "rolling_beta", "rolling_max_drawdown"]
 
 
 def _moments(returns, window, risk_free, ddof, what, scale):
-    panel = as_panel(returns)
+    panel = as_panel(returns, check_inf=False)  # the kernel reports an infinity on its way
     window = check_int(window, "window", 1)
     ddof = check_int(ddof, "ddof", 0)
     rate, step = as_rate(risk_free, "risk_free", panel)
-    return panel, kd.rolling_mean_std(panel.values, rate, step, window, ddof, what, scale)
+    out, infinite = kd.rolling_mean_std(panel.values, rate, step, window, ddof, what, scale)
+    if infinite:
+        scan_infinite(panel)
+    return panel, out
 
 
 def rolling_volatility(
