@@ -152,6 +152,26 @@ def test_sampled_tail_select_long_columns(pattern, q):
         np.testing.assert_allclose(tail[0], np.sort(v)[: m + 1].mean(), rtol=1e-11)
 
 
+def test_tail_select_wide_rows():
+    """More columns than one 64-bit word of keep flags (the last word partial), both tails, twin too."""
+    rng = np.random.default_rng(8)
+    x = rng.standard_t(3, (600, 130)) * 0.01
+    x[rng.random(x.shape) < 0.05] = np.nan
+    x[:, 70] = np.sort(x[:, 70])  # a column whose sampled bound misses
+    assert k._pack_bytes(np.uint64(0x0100000101000001)) == 0b10011001
+    for kern in (k.tail_quantiles, k.tail_quantiles.py_func):
+        for q, need_sum in ((0.05, True), (0.95, False)):
+            quant, tail, finite = np.empty(130), np.empty(130), np.empty(130, np.int64)
+            kern(x, q, need_sum, quant, tail, finite)
+            for j in range(130):
+                v = x[:, j][~np.isnan(x[:, j])]
+                assert finite[j] == len(v)
+                np.testing.assert_allclose(quant[j], np.percentile(v, 100 * q), rtol=1e-13)
+                if need_sum:
+                    m = int((len(v) - 1) * q)
+                    np.testing.assert_allclose(tail[j], np.sort(v)[: m + 1].mean(), rtol=1e-11)
+
+
 def _tail_patterns(n, rng):
     """Columns that defeat a sampled bound: the sample rows see only large or only small values."""
     step = n // 128  # the rows the kernel samples

@@ -295,6 +295,21 @@ def quickselect(a, n, k):
         lo = e
 
 
+def _pack_bytes(w):
+    """The low bits of the 8 bytes of ``w`` (each 0 or 1) as an 8-bit number, byte i to bit i.
+
+    The Python twin's version; compiled, one multiply by 0x0102040810204080
+    gathers the bits in the top byte (no carries: each byte is 0 or 1).
+    """
+    w = int(w)
+    return np.uint64(((w * 0x0102040810204080) & 0xFFFFFFFFFFFFFFFF) >> 56)
+
+
+@overload(_pack_bytes)
+def _pack_bytes_compiled(w):
+    return lambda w: (w * np.uint64(0x0102040810204080)) >> np.uint64(56)
+
+
 def _lowest_bit(w):
     """Index of the lowest set bit of ``w`` > 0 (the Python twin's version; compiled: one instruction)."""
     w = int(w)
@@ -371,19 +386,23 @@ def tail_quantiles(x, q, need_sum, out_quantile, out_tail_mean, out_count):
     kept = np.zeros(n_series, np.int64)
     last = cap - 1
     n_words = (n_series + 63) // 64
+    keep = np.zeros(n_words * 64, np.uint8)  # one byte a column, 0 or 1 (the padding stays 0)
+    keep8 = keep.view(np.uint64)
     for t in range(n_obs):
         row = x[t]
         for j in range(n_series):
             v = row[j]
             count[j] += (v - v) == 0.0
+            keep[j] = sign * v <= bound[j]
         # the kept values of the row as bits, 64 columns a word, then one store per set
         # bit (a store per value, to 2,000 lists, cost twice as much; a branch per
-        # value, a third more)
+        # value, a third more). Bytes, then 8 bytes to 8 bits with one multiply:
+        # building the bits by shifts took 2.5x as long
         for wi in range(n_words):
             j0 = wi * 64
             bits = np.uint64(0)
-            for j in range(j0, min(j0 + 64, n_series)):
-                bits |= np.uint64(sign * row[j] <= bound[j]) << np.uint64(j - j0)
+            for b in range(8):
+                bits |= _pack_bytes(keep8[wi * 8 + b]) << np.uint64(8 * b)
             while bits:
                 j = j0 + _lowest_bit(bits)
                 c = kept[j]
