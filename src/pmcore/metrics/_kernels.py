@@ -20,6 +20,24 @@ def _rows(x: np.ndarray) -> bool:
     return x.shape[1] > 1 and x.flags.c_contiguous
 
 
+#: outputs from this many bytes get their pages mapped before the kernel runs
+_PREFAULT_BYTES = 1 << 22
+
+
+def output_like(x: np.ndarray) -> np.ndarray:
+    """An uninitialised float64 array of ``x``'s shape, its memory pages mapped.
+
+    A large fresh array is mapped by the OS page by page on first write;
+    one store per 4 KiB page here, before the kernel, is cheaper than those
+    faults inside the kernel's loop (rolling Sharpe at 2,520 x 2,000: about
+    1.5 ms of 18 saved).
+    """
+    out = np.empty(x.shape)
+    if out.nbytes >= _PREFAULT_BYTES:
+        out.reshape(-1)[::512] = 0.0
+    return out
+
+
 def total_return(x):
     n = x.shape[1]
     total = np.empty(n)
@@ -75,7 +93,7 @@ ROLLING_STD, ROLLING_SHARPE, ROLLING_MEAN = 0, 1, 2
 
 def rolling_mean_std(x, rate, step, window, ddof, what, scale):
     """The rolling statistic and whether an infinity entered a window (scan ``x`` then)."""
-    out = np.empty(x.shape)
+    out = output_like(x)
     infinite = (kr.rolling_mean_std_rows if _rows(x) else kr.rolling_mean_std)(
         x, rate, step, window, ddof, what, scale, out
     )

@@ -55,7 +55,7 @@ def drawdown(returns: Any, /, *, include_start: bool = True) -> Any:
     [0.0, -0.2, -0.12, 0.0]
     """
     panel = as_panel(returns)
-    out = np.empty(panel.values.shape)
+    out = kd.output_like(panel.values)
     k.drawdown_series(panel.values, bool(include_start), out)
     return per_row(panel, out, "drawdown")
 
@@ -115,7 +115,7 @@ def current_drawdown(returns: Any, /, *, include_start: bool = True) -> Any:
     n = panel.values.shape[1]
     if panel.n_obs == 0:
         return per_column(panel, np.full(n, np.nan), "current_drawdown")
-    series = np.empty(panel.values.shape)
+    series = kd.output_like(panel.values)
     k.drawdown_series(panel.values, bool(include_start), series)
     out = series[-1].copy()
     _all_nan_to_nan(panel, out)
@@ -241,7 +241,7 @@ def drawdown_details(returns: Any, /, *, include_start: bool = True, start_value
     k.drawdown_details(panel.values, bool(include_start), start_value, depth, amount, rows)
     current = np.full(n, np.nan)
     if panel.n_obs:
-        series = np.empty(panel.values.shape)
+        series = kd.output_like(panel.values)
         k.drawdown_series(panel.values, bool(include_start), series)
         current = series[-1].copy()
     _all_nan_to_nan(panel, depth)
@@ -296,7 +296,7 @@ def drawdown_periods(returns: Any, /, *, top: int | None = None, include_start: 
     if top is not None:
         top = check_int(top, "top", 1)
     n_obs, n = panel.values.shape
-    series = np.empty(panel.values.shape)
+    series = kd.output_like(panel.values)
     k.drawdown_series(panel.values, bool(include_start), series)
     cols: dict[str, list] = {k_: [] for k_ in
                              ("series", "peak", "trough", "recovery", "depth", "length", "recovered")}

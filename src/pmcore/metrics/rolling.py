@@ -146,7 +146,7 @@ def rolling_beta(returns: Any, benchmark: Any, /, window: int) -> Any:
     panel = as_panel(returns)
     window = check_int(window, "window", 2)
     bench = as_vector(benchmark, "benchmark", panel)
-    out = np.empty(panel.values.shape)
+    out = kd.output_like(panel.values)
     kr.rolling_beta(panel.values, bench, window, out)
     return per_row(panel, out, "rolling_beta")
 
@@ -184,6 +184,6 @@ def rolling_max_drawdown(returns: Any, /, window: int, *, include_start: bool = 
     """
     panel = as_panel(returns)
     window = check_int(window, "window", 1)
-    out = np.empty(panel.values.shape)
+    out = kd.output_like(panel.values)
     kr.rolling_max_drawdown(panel.values, window, bool(include_start), out)
     return per_row(panel, out, "rolling_max_drawdown")
