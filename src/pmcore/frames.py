@@ -166,6 +166,12 @@ def float_column(
         row = _first_null(arr)
         raise ValidationError("is null", argument=arg, column=name, row=row, expected="a number")
     values = arr.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+    if not len(values):
+        return values
+    # the usual case in two reductions, no temporaries (NaN makes the minimum NaN)
+    lo, hi = values.min(), values.max()
+    if hi < np.inf and (lo > 0 if positive else lo >= 0 if nonnegative else lo > -np.inf):
+        return values
     bad = ~np.isfinite(values)
     rule = "a finite number"
     if positive:
