@@ -169,6 +169,11 @@ def test_two_thread_path_gives_the_one_thread_result(monkeypatch):
     one = pm.Book.from_frames(pos, inst, cash=cash, accounts=accounts)
     v1 = pm.value(one, prices, fx)
     e1 = pm.exposures(one, prices, fx, by="sector")
+    e1_inst = pm.exposures(one, prices, fx, by="instrument_id")  # every half fills its room exactly
+    # one instrument in a sector of its own: portfolios without it leave unused room
+    lopsided = inst.set_column(inst.schema.get_field_index("sector"), "sector",
+                               pa.array(["Rare"] + ["Common"] * (inst.num_rows - 1)))
+    e1_gaps = pm.exposures(pos, prices, fx, instruments=lopsided, cash=cash, by="sector")
     monkeypatch.setattr(book_module, "_PARALLEL_ROWS", 10)
     monkeypatch.setattr(book_module._threads, "thread_budget", lambda: 2)
     assert book_module._parallel(pos.num_rows)
@@ -176,7 +181,9 @@ def test_two_thread_path_gives_the_one_thread_result(monkeypatch):
     for name in ("offsets", "instrument", "quantity", "avg_price", "source_row", "held"):
         np.testing.assert_array_equal(getattr(two, name), getattr(one, name))
     assert pm.value(two, prices, fx).equals(v1)
-    assert pm.exposures(two, prices, fx, by="sector").equals(e1)
+    assert pm.exposures(two, prices, fx, by="sector").equals(e1)  # halves with unused room
+    assert pm.exposures(two, prices, fx, by="instrument_id").equals(e1_inst)
+    assert pm.exposures(pos, prices, fx, instruments=lopsided, cash=cash, by="sector").equals(e1_gaps)
     # the duplicate found on two threads is still the first repeated input row
     dup = pa.concat_tables([pos, pos.slice(450, 1), pos.slice(20, 1)])
     with pytest.raises(pm.ValidationError, match="row 600"):

@@ -9,6 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ._memory import empty
 from .book import Book
 from .errors import ValidationError
 from .frames import encode, float_column, from_arrow, frame_kind, id_column, require_columns, to_arrow
@@ -92,26 +93,39 @@ def _limit_matrix(limits: Any, book: Book, labels: pa.Array, by: str) -> np.ndar
 
 
 def _group_pass(bk: Book, price_vec: np.ndarray, scale: np.ndarray, gcode: np.ndarray, n_groups: int):
-    """:func:`~pmcore.kernels.valuation.group_exposures` over the book, two halves on two threads when large."""
+    """:func:`~pmcore.kernels.valuation.group_exposures` over the book, two halves on two threads when large.
+
+    The halves write into one set of output arrays (from Arrow's pool: see
+    :mod:`pmcore._memory`), each into its own rows; they are joined without a
+    copy unless a half fills less than its room.
+    """
     parts = _halves(bk)
     if len(parts) == 1:
         return kv.group_exposures(bk.offsets, bk.instrument, bk.quantity, bk.avg_price, price_vec,
                                   scale, gcode, n_groups)
+    offsets = [bk.offsets[lo:hi + 1] - bk.offsets[lo] for lo, hi in parts]
+    room = [int(kv.exposure_rows_bound(off, n_groups)) for off in offsets]
+    starts = np.cumsum([0] + room)
+    out_group = empty(starts[-1], np.int32)
+    out_values = empty((starts[-1], 3))
+    totals = np.empty((bk.n_portfolios, 2))
+    out_offsets = [np.empty(len(off), np.int64) for off in offsets]
     calls = []
-    for lo, hi in parts:
+    for k, ((lo, hi), off) in enumerate(zip(parts, offsets)):
         a, b = bk.offsets[lo], bk.offsets[hi]
-        calls.append((kv.group_exposures, (bk.offsets[lo:hi + 1] - a, bk.instrument[a:b], bk.quantity[a:b],
-                                           bk.avg_price[a:b], price_vec, scale, gcode, n_groups)))
-    results = _split(True, calls)
-    offsets, groups, values, totals = [], [], [], []
-    shift = 0
-    for k, (off, grp, val, tot) in enumerate(results):
-        offsets.append(off[(1 if k else 0):] + shift)
-        shift += len(grp)
-        groups.append(grp)
-        values.append(val)
-        totals.append(tot)
-    return np.concatenate(offsets), np.concatenate(groups), np.concatenate(values), np.concatenate(totals)
+        rows = slice(starts[k], starts[k + 1])
+        calls.append((kv.group_exposures_into, (off, bk.instrument[a:b], bk.quantity[a:b], bk.avg_price[a:b],
+                                                price_vec, scale, gcode, n_groups, out_offsets[k],
+                                                out_group[rows], out_values[rows], totals[lo:hi])))
+    written = _split(True, calls)
+    if all(w == r for w, r in zip(written, room)):
+        group, values = out_group, out_values
+    else:  # a half left rows unused: close the gaps
+        group = np.concatenate([out_group[s:s + w] for s, w in zip(starts, written)])
+        values = np.concatenate([out_values[s:s + w] for s, w in zip(starts, written)])
+    shifts = np.cumsum([0] + list(written))
+    joined = np.concatenate([out_offsets[0]] + [o[1:] + shift for o, shift in zip(out_offsets[1:], shifts[1:])])
+    return joined, group, values, totals
 
 
 def exposures(
@@ -199,16 +213,19 @@ def exposures(
     out_off, out_group, vals, totals = _group_pass(bk, price_vec, scale, gcode, len(labels))
     # equity from the same pass: cash + market value (cash accounts) or + unrealized PnL (margin)
     equity = _cash_base(bk, fx_vec)[:, 0] + np.where(bk.is_margin, totals[:, 1], totals[:, 0])
+    n_rows = len(out_group)  # the result's columns go to pooled memory (pmcore._memory)
     pcode = np.repeat(np.arange(bk.n_portfolios), np.diff(out_off))
     long_, short_ = vals[:, 0], vals[:, 1]
-    measures = {"long": long_, "short": short_, "gross": long_ - short_, "net": long_ + short_}
-    eq = equity[pcode]
+    measures = {"long": long_, "short": short_, "gross": np.subtract(long_, short_, out=empty(n_rows)),
+                "net": np.add(long_, short_, out=empty(n_rows))}
+    eq = np.take(equity, pcode, out=empty(n_rows))
     cols: dict[str, Any] = {"portfolio_id": bk.portfolio_ids.take(pcode), by: labels.take(out_group)}
     with np.errstate(divide="ignore", invalid="ignore"):
         for m in _MEASURES:
             cols[f"{m}_exposure"] = measures[m]
         for m in _MEASURES:
-            cols[f"{m}_pct"] = 100.0 * measures[m] / eq
+            pct = np.multiply(measures[m], 100.0, out=empty(n_rows))
+            cols[f"{m}_pct"] = np.divide(pct, eq, out=pct)
         if lim is not None:
             limit = lim[pcode if lim.shape[0] > 1 else 0, out_group]
             util = np.abs(measures[limit_on]) / (eq * limit)
@@ -219,5 +236,7 @@ def exposures(
         cols["limit_pct"] = pa.nulls(len(pcode), pa.float64())
         cols["utilization"] = pa.nulls(len(pcode), pa.float64())
         cols["breach"] = np.zeros(len(pcode), bool)
-    cols["position_count"] = vals[:, 2].astype(np.int64)
+    count = empty(n_rows, np.int64)
+    count[:] = vals[:, 2]
+    cols["position_count"] = count
     return from_arrow(pa.table(cols), bk.kind)

@@ -183,17 +183,41 @@ def group_exposures(offsets, instrument, quantity, avg_price, price, unit_scale,
         a second pass).
     """
     n_p = offsets.shape[0] - 1
-    mark = np.full(n_groups, -1, np.int64)
-    acc = np.zeros((n_groups, 5))  # long sum, long comp, short sum, short comp, count
-    touched = np.empty(n_groups, np.int32)
+    n_out = exposure_rows_bound(offsets, n_groups)
     out_offsets = np.zeros(n_p + 1, np.int64)
-    # a portfolio has at most min(its positions, n_groups) output rows
-    n_out = 0
-    for p in range(n_p):
-        n_out += min(offsets[p + 1] - offsets[p], n_groups)
     out_group = np.empty(n_out, np.int32)
     out_values = np.empty((n_out, 3))
     totals = np.zeros((n_p, 2))
+    r = group_exposures_into(offsets, instrument, quantity, avg_price, price, unit_scale, group, n_groups,
+                             out_offsets, out_group, out_values, totals)
+    if r == n_out:  # every portfolio holds every group it can: no trimming copy
+        return out_offsets, out_group, out_values, totals
+    return out_offsets, out_group[:r].copy(), out_values[:r].copy(), totals
+
+
+@jit
+def exposure_rows_bound(offsets, n_groups):
+    """Room :func:`group_exposures` needs: a portfolio has at most min(its positions, n_groups) rows."""
+    n_out = 0
+    for p in range(offsets.shape[0] - 1):
+        n_out += min(offsets[p + 1] - offsets[p], n_groups)
+    return n_out
+
+
+@jit
+def group_exposures_into(offsets, instrument, quantity, avg_price, price, unit_scale, group, n_groups,
+                         out_offsets, out_group, out_values, totals):
+    """:func:`group_exposures` into arrays given by the caller; returns the number of rows written.
+
+    ``out_group`` and ``out_values`` need :func:`exposure_rows_bound` rows;
+    ``out_offsets`` (n_portfolios + 1) and ``totals`` (n_portfolios, 2) are
+    written whole.
+    """
+    n_p = offsets.shape[0] - 1
+    mark = np.full(n_groups, -1, np.int64)
+    acc = np.zeros((n_groups, 5))  # long sum, long comp, short sum, short comp, count
+    touched = np.empty(n_groups, np.int32)
+    out_offsets[0] = 0
     r = 0
     for p in range(n_p):
         m = 0
@@ -238,9 +262,7 @@ def group_exposures(offsets, instrument, quantity, avg_price, price, unit_scale,
         totals[p, 0] = ns + nc
         totals[p, 1] = us + uc
         out_offsets[p + 1] = r
-    if r == n_out:  # every portfolio holds every group it can: no trimming copy
-        return out_offsets, out_group, out_values, totals
-    return out_offsets, out_group[:r].copy(), out_values[:r].copy(), totals
+    return r
 
 
 @jit
