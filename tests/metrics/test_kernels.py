@@ -529,3 +529,14 @@ def test_rolling_kernels_report_an_infinity():
         y[17, 2] = -np.inf
         with np.errstate(all="ignore"):
             assert kern(y, np.zeros(1), 0, 5, 1, 1, 1.0, np.empty(x.shape))
+
+
+def test_rolling_sharpe_of_a_subnormal_variance_is_finite():
+    # found by hypothesis: returns of 1e-157 have a squared deviation below the
+    # smallest normal double; mean * sqrt(den / ss) overflowed to inf (the ratio is 1)
+    x = np.array([[0.0, 0.0], [1.0556723e-157, 1.0556723e-157]])
+    for kern in (kr.rolling_mean_std, kr.rolling_mean_std_rows):
+        for f in (kern, kern.py_func):
+            out = np.empty(x.shape)
+            f(x, np.zeros(1), 0, 2, 0, 1, 2.0, out)
+            assert out[1].tolist() == [2.0, 2.0]

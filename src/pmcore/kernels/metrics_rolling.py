@@ -81,15 +81,17 @@ def _window_sums(x, r, r_step, j, shift, start, stop):
 def _result(what, mean, ss, den, scale):
     # the statistic from a window's mean and sum of squared deviations ss
     # (den = present values - ddof); one expression for both kernels, so
-    # they agree to the last bit on equal sums. Sharpe as mean * sqrt(den / ss)
-    # (ss = 0 gives +-inf, or NaN for a zero mean): fewer divisions
+    # they agree to the last bit on equal sums. Sharpe as mean / sqrt(ss * (1 / den))
+    # (ss = 0 gives +-inf, or NaN for a zero mean): one division a value where the
+    # row kernel takes 1 / den once a row. (mean * sqrt(den / ss) has one too, but
+    # den / ss overflows for a subnormal ss: a finite Sharpe came out infinite)
     if what == 2:
         return mean * scale
     if not den > 0.0:
         return np.nan
     if what == 0:
         return np.sqrt(max(ss, 0.0) / den) * scale
-    return mean * np.sqrt(np.float64(den) / max(ss, 0.0)) * scale
+    return mean / np.sqrt(max(ss, 0.0) * (1.0 / den)) * scale
 
 
 @jit
@@ -422,6 +424,7 @@ def rolling_mean_std_rows(x, r, r_step, window, ddof, what, scale, out):
         c_full = np.float64(window)  # np.float64: the Python twin divides by 0 as numpy does
         inv_full = 1.0 / c_full
         den_full = c_full - ddof
+        inv_den_full = 1.0 / den_full if den_full > 0.0 else 0.0
         rare = False
         for j in range(n_series):
             v = row[j] - rt
@@ -444,7 +447,7 @@ def rolling_mean_std_rows(x, r, r_step, window, ddof, what, scale, out):
                 mean = shift[j] + b1 * inv_full
                 ss = b2 - b1 * b1 * inv_full
                 rare |= ss < _CANCEL * pk
-                out_t[j] = mean * np.sqrt(den_full / max(ss, 0.0)) * scale if den_full > 0.0 else np.nan
+                out_t[j] = mean / np.sqrt(max(ss, 0.0) * inv_den_full) * scale if den_full > 0.0 else np.nan
         if start == due:
             # recompute the window's sums from scratch to reset drift
             due += window
@@ -462,7 +465,7 @@ def rolling_mean_std_rows(x, r, r_step, window, ddof, what, scale, out):
                 mean = shift[j] + s1[j] * inv_full
                 ss = s2[j] - s1[j] * s1[j] * inv_full
                 rare |= ss < _CANCEL * peak[j]
-                out_t[j] = mean * np.sqrt(den_full / max(ss, 0.0)) * scale if den_full > 0.0 else np.nan
+                out_t[j] = mean / np.sqrt(max(ss, 0.0) * inv_den_full) * scale if den_full > 0.0 else np.nan
         else:
             rare = False
             for j in range(n_series):
