@@ -473,8 +473,11 @@ def test_drawdown_details(x, include_start):
             assert rows[j].tolist() == [-1, -1, -1]
             continue
         off = 1 if include_start else 0
-        trough = int(np.argmin(dd)) - off  # first occurrence, as the kernel keeps the first
-        assert rows[j, 1] == trough
+        # the first lowest point; drawdowns equal but for rounding (found by hypothesis:
+        # -0.125 twice, one of them computed as -0.125 - 1e-17) may tie either way
+        ties = np.flatnonzero(dd <= worst + 1e-12 * abs(worst)) - off
+        trough = int(rows[j, 1])
+        assert trough in ties
         peak_value = peak[trough + off]
         np.testing.assert_allclose(amount[j], path[trough + off] - peak_value, rtol=1e-12, atol=1e-12)
         later = np.flatnonzero(wealth[trough + 1:] >= peak_value)
