@@ -387,7 +387,7 @@ def tail_quantiles(x, q, need_sum, out_quantile, out_tail_mean, out_count):
     last = cap - 1
     n_words = (n_series + 63) // 64
     keep = np.zeros(n_words * 64, np.uint8)  # one byte a column, 0 or 1 (the padding stays 0)
-    keep8 = keep.view(np.uint64)
+    keep8 = keep.view(np.uint64)  # byte j0 + 8b + i is byte i of word 8b (little-endian, as numba's targets)
     for t in range(n_obs):
         row = x[t]
         for j in range(n_series):
