@@ -16,6 +16,8 @@ Arrow buffer (``arr.base``) and is released when the array is.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyarrow as pa
 
@@ -37,9 +39,7 @@ def empty(shape: int | tuple[int, ...], dtype=np.float64) -> np.ndarray:
     """
     dtype = np.dtype(dtype)
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
-    count = 1
-    for n in shape:
-        count *= int(n)
+    count = math.prod(int(n) for n in shape)
     if count * dtype.itemsize < POOL_BYTES:
         return np.empty(shape, dtype)
     buf = pa.allocate_buffer(count * dtype.itemsize)

@@ -90,7 +90,8 @@ def _check_infinite(values: np.ndarray, arg: str, names: list[str] | None) -> No
 def scan_infinite(panel: "Panel", arg: str = "returns") -> None:
     """Raise :class:`ValidationError` at the first infinity of ``panel``, if any.
 
-    For kernels that report an infinity on their way (the scan runs only then).
+    For kernels that report an infinity on their way (the scan runs only then),
+    and for paths without a kernel result to recheck.
     """
     _check_infinite(panel.values, arg, panel.names)
 
@@ -106,7 +107,7 @@ def recheck_infinite(panel: "Panel", indicator: np.ndarray, arg: str = "returns"
     """
     finite = math.isfinite(indicator[0]) if indicator.shape[0] == 1 else np.isfinite(indicator).all()
     if not finite:
-        _check_infinite(panel.values, arg, panel.names)
+        scan_infinite(panel, arg)
 
 
 def recheck_finite_count(panel: "Panel", finite: np.ndarray, arg: str = "returns") -> None:
@@ -116,7 +117,7 @@ def recheck_finite_count(panel: "Panel", finite: np.ndarray, arg: str = "returns
     and infinities alike fall short): a full count proves the column finite.
     """
     if finite.size and finite.min() < panel.values.shape[0]:
-        _check_infinite(panel.values, arg, panel.names)
+        scan_infinite(panel, arg)
 
 
 def _check_time(time: np.ndarray, arg: str, name: str | None) -> None:

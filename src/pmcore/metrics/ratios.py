@@ -24,6 +24,7 @@ from ._data import (
     check_positive,
     per_column,
     recheck_infinite,
+    scan_infinite,
 )
 
 __all__ = [
@@ -274,7 +275,7 @@ def omega_ratio(
         # gains + losses is not finite iff a column holds an infinity
         recheck_infinite(panel, kd.omega(panel.values, rate, step, threshold, out))
     else:
-        recheck_infinite(panel, np.full(1, np.inf))
+        scan_infinite(panel)  # no kernel ran: scan
     return per_column(panel, out, "omega_ratio")
 
 
