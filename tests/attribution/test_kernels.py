@@ -117,3 +117,86 @@ def test_check_cell_totals(flat, tol):
     else:
         gap = np.abs(totals[:, 0] - totals[:, 1] - totals[:, 4:].sum(axis=1))
         assert got[:2] == (-1, 0) and np.isclose(got[2], gap.max())
+
+
+# ------------------------------------------------------------- the one-pass scan
+
+
+def reference_sums(pkey, tkey, group, wp, rp, wb, rb, n_groups):
+    """Cell starts, portfolio firsts and field-major group sums, with plain numpy (independent)."""
+    cell_start, port_start, _ = reference_runs(pkey, tkey)
+    sums = np.zeros((len(cell_start) - 1, 4 * n_groups))
+    for c, (lo, hi) in enumerate(zip(cell_start[:-1], cell_start[1:])):
+        g = group[lo:hi]
+        for f, v in enumerate((wp[lo:hi], np.where(wp[lo:hi] != 0, wp[lo:hi] * rp[lo:hi], 0.0),
+                               wb[lo:hi], np.where(wb[lo:hi] != 0, wb[lo:hi] * rb[lo:hi], 0.0))):
+            sums[c, f * n_groups:(f + 1) * n_groups] = np.bincount(g, weights=v, minlength=n_groups)
+    return cell_start[:-1], port_start[:-1], sums
+
+
+def _scan_all(fn, arrays, n_groups, capacity):
+    """Run a cell_sums_into twin over all rows, restarting with doubled arrays when they fill up."""
+    n = len(arrays[0])
+    starts, firsts, sums = (np.empty(capacity, np.int64), np.empty(capacity, np.int64),
+                            np.empty((capacity, 4 * n_groups)))
+    n_c = n_p = row = 0
+    while True:
+        n_c, n_p, row, ok = fn(*arrays, row, n, starts, firsts, sums, n_c, n_p)
+        if not ok or row >= n:
+            return starts[:n_c], firsts[:n_p], sums[:n_c], ok
+        if n_c == len(starts):
+            starts = np.concatenate([starts, np.empty_like(starts)])
+            sums = np.concatenate([sums, np.empty_like(sums)])
+        if n_p == len(firsts):
+            firsts = np.concatenate([firsts, np.empty_like(firsts)])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(1, 40), min_size=1, max_size=30), st.integers(1, 5), st.integers(0, 2**32 - 1),
+       st.integers(1, 4))
+def test_cell_sums_into_matches_numpy(runs, n_groups, seed, capacity):
+    # cells of irregular length (the kernel's guess of a cell's length is often
+    # wrong both ways), NaN returns under zero weights, arrays that fill up
+    from pmcore.kernels import attribution_scan as S
+
+    rng = np.random.default_rng(seed)
+    cell = np.repeat(np.arange(len(runs)), runs)
+    pkey = (cell // 3).astype(np.int64)
+    tkey = (cell % 3).astype(np.int32)
+    n = len(cell)
+    group = rng.integers(0, n_groups, n).astype(np.int32)
+    wp, wb = rng.uniform(-1, 1, n), rng.uniform(-1, 1, n)
+    wp[rng.random(n) < 0.3] = 0.0
+    wb[rng.random(n) < 0.3] = 0.0
+    rp, rb = rng.normal(0, 0.1, n), rng.normal(0, 0.1, n)
+    rp[wp == 0] = np.nan
+    rb[wb == 0] = np.nan
+    arrays = (pkey, tkey, group, wp, rp, wb, rb)
+    want = reference_sums(*arrays, n_groups)
+    for fn in (S.cell_sums_into, S.cell_sums_into.py_func):
+        starts, firsts, sums, ok = _scan_all(fn, arrays, n_groups, capacity)
+        assert ok
+        np.testing.assert_array_equal(starts, want[0])
+        np.testing.assert_array_equal(firsts, want[1])
+        np.testing.assert_allclose(sums, want[2], rtol=1e-12, atol=1e-15)
+
+
+def test_cell_sums_into_stops_where_periods_go_backwards():
+    from pmcore.kernels import attribution_scan as S
+
+    pkey = np.array([1, 1, 1, 1, 2, 2], np.int64)
+    tkey = np.array([5, 5, 7, 6, 1, 2], np.int32)
+    ones = np.ones(6)
+    for fn in (S.cell_sums_into, S.cell_sums_into.py_func):
+        n_c, n_p, row, ok = fn(pkey, tkey, np.zeros(6, np.int32), ones, ones, ones, ones, 0, 6,
+                               np.empty(6, np.int64), np.empty(6, np.int64), np.empty((6, 4)), 0, 0)
+        assert (n_c, n_p, row, ok) == (2, 1, 3, False)
+
+
+@pytest.mark.parametrize("row", [0, 1, 4, 5, 9, 10])
+def test_portfolio_start_at(row):
+    from pmcore.kernels import attribution_scan as S
+
+    pkey = np.array([3, 3, 3, 3, 3, 8, 8, 8, 1, 1], np.int64)
+    want = {0: 0, 1: 5, 4: 5, 5: 5, 9: 10, 10: 10}[row]
+    assert S.portfolio_start_at(pkey, row) == want == S.portfolio_start_at.py_func(pkey, row)

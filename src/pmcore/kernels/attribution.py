@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._jit import jit
+from .attribution_scan import add_rows, field_major
 
 __all__ = [
     "cell_runs",
@@ -24,6 +25,7 @@ __all__ = [
     "first_invalid_row",
     "brinson_cells",
     "brinson_linked",
+    "brinson_linked_sums",
     "link_coefficients",
     "link_dense",
     "link_cumulative",
@@ -274,19 +276,22 @@ def link_dense(port_start, ret_p, ret_b, method, out, linked, compounded):
 
 
 @jit
-def _pass(cell_start, port_start, group, wp, rp, wb, rb, ref_mode, ref, parent, method, out, totals,
+def _pass(cell_start, port_start, group, wp, rp, wb, rb, sums, ref_mode, ref, parent, method, out, totals,
           linked, compounded, ever):
-    """The one loop behind :func:`brinson_cells` and :func:`brinson_linked`.
+    """The one loop behind :func:`brinson_cells`, :func:`brinson_linked` and :func:`brinson_linked_sums`.
 
     With ``method < 0`` every cell's 7 fields go to ``out`` (n_cells, 7,
     n_groups); otherwise each portfolio's cells go to a scratch block that is
     linked into ``linked`` right away. The cell computation is written once,
     here, inside the loop: a helper call per cell (with about ten array
-    arguments) cost about 15 % at 2.5 million cells.
+    arguments) cost about 15 % at 2.5 million cells. Where ``sums`` has rows
+    (one per cell, the group sums of :func:`~pmcore.kernels.attribution_scan.cell_sums_into`),
+    the rows are not read.
     """
     n_ports = port_start.shape[0] - 1
     n_groups = out.shape[2]
     full = method < 0
+    summed = sums.shape[0] > 0
     max_cells = 0
     if not full:
         for p in range(n_ports):
@@ -296,7 +301,7 @@ def _pass(cell_start, port_start, group, wp, rp, wb, rb, ref_mode, ref, parent, 
     ret_p = np.empty(max_cells)
     ret_b = np.empty(max_cells)
     acc = np.empty(4 * n_groups)
-    rows = np.empty(4 * n_groups)
+    rows = np.empty(4 * n_groups)  # a group's four sums side by side (one cache line)
     dst = out if full else scratch
     for p in range(n_ports):
         a = port_start[p]
@@ -306,45 +311,32 @@ def _pass(cell_start, port_start, group, wp, rp, wb, rb, ref_mode, ref, parent, 
                 ever[p, g] = 0
         for c in range(a, z):
             k = c if full else c - a
-            lo = cell_start[c]
-            hi = cell_start[c + 1]
-            # group-level rows (one per group, in code order) need no accumulation
-            dense = hi - lo == n_groups
-            if dense:
-                for j in range(n_groups):
-                    if group[lo + j] != j:
-                        dense = False
-                        break
-            if dense:
-                for g in range(n_groups):
-                    i = lo + g
-                    w = wp[i]
-                    acc[g] = w
-                    acc[n_groups + g] = w * rp[i] if w != 0.0 else 0.0
-                    w = wb[i]
-                    acc[2 * n_groups + g] = w
-                    acc[3 * n_groups + g] = w * rb[i] if w != 0.0 else 0.0
-            else:
+            if summed:
                 for j in range(4 * n_groups):
-                    rows[j] = 0.0
-                # selects, not branches: a security is held or not at random, and a
-                # mispredicted branch per row cost more than the arithmetic; a group's
-                # four sums side by side in ``rows`` (one cache line)
-                for i in range(lo, hi):
-                    g4 = 4 * np.uint64(group[i])
-                    w = wp[i]
-                    v = w * rp[i]
-                    x = wb[i]
-                    y = x * rb[i]
-                    rows[g4] += w
-                    rows[g4 + 1] += v if w != 0.0 else 0.0
-                    rows[g4 + 2] += x
-                    rows[g4 + 3] += y if x != 0.0 else 0.0
-                for g in range(n_groups):
-                    acc[g] = rows[4 * g]
-                    acc[n_groups + g] = rows[4 * g + 1]
-                    acc[2 * n_groups + g] = rows[4 * g + 2]
-                    acc[3 * n_groups + g] = rows[4 * g + 3]
+                    acc[j] = sums[c, j]
+            else:
+                lo = np.uint64(cell_start[c])
+                hi = np.uint64(cell_start[c + 1])
+                # group-level rows (one per group, in code order) need no accumulation
+                dense = cell_start[c + 1] - cell_start[c] == n_groups
+                if dense:
+                    for j in range(n_groups):
+                        if group[lo + np.uint64(j)] != j:
+                            dense = False
+                            break
+                if dense:
+                    for g in range(n_groups):
+                        i = lo + np.uint64(g)
+                        w = wp[i]
+                        acc[g] = w
+                        acc[n_groups + g] = w * rp[i] if w != 0.0 else 0.0
+                        w = wb[i]
+                        acc[2 * n_groups + g] = w
+                        acc[3 * n_groups + g] = w * rb[i] if w != 0.0 else 0.0
+                else:
+                    rows[:] = 0.0
+                    add_rows(group, wp, rp, wb, rb, lo, hi, rows, group, group, 0, 0, False)
+                    field_major(rows, acc)
             tot_p = 0.0
             tot_b = 0.0
             sum_wp = 0.0
@@ -454,8 +446,8 @@ def brinson_cells(cell_start, group, wp, rp, wb, rb, ref_mode, ref, parent, out,
     a zero group weight).
     """
     port_start = np.array([0, cell_start.shape[0] - 1], np.int64)
-    _pass(cell_start, port_start, group, wp, rp, wb, rb, ref_mode, ref, parent, -1, out, totals,
-          np.empty((1, 3, 1)), np.empty((1, 2)), np.empty((1, 1), np.uint8))
+    _pass(cell_start, port_start, group, wp, rp, wb, rb, np.empty((0, 0)), ref_mode, ref, parent, -1, out,
+          totals, np.empty((1, 3, 1)), np.empty((1, 2)), np.empty((1, 1), np.uint8))
 
 
 @jit
@@ -470,7 +462,23 @@ def brinson_linked(cell_start, port_start, group, wp, rp, wb, rb, ref_mode, meth
     group in any period.
     """
     n_groups = linked.shape[2]
-    _pass(cell_start, port_start, group, wp, rp, wb, rb, ref_mode, np.zeros((1, 1)),
+    _pass(cell_start, port_start, group, wp, rp, wb, rb, np.empty((0, 0)), ref_mode, np.zeros((1, 1)),
+          np.zeros(n_groups, np.int64), method, np.empty((0, 7, n_groups)), totals, linked, compounded, ever)
+
+
+@jit
+def brinson_linked_sums(port_start, sums, ref_mode, method, totals, linked, compounded, ever):
+    """:func:`brinson_linked` from each cell's group sums instead of its rows.
+
+    ``sums`` (n_cells, 4 * n_groups) as returned by
+    :func:`~pmcore.kernels.attribution_scan.cell_sums_into`; ``port_start``
+    indexes its rows. Other arguments as in :func:`brinson_linked`.
+    """
+    n_groups = linked.shape[2]
+    none_i = np.empty(0, np.int64)
+    none_g = np.empty(0, np.int32)
+    none_f = np.empty(0)
+    _pass(none_i, port_start, none_g, none_f, none_f, none_f, none_f, sums, ref_mode, np.zeros((1, 1)),
           np.zeros(n_groups, np.int64), method, np.empty((0, 7, n_groups)), totals, linked, compounded, ever)
 
 
