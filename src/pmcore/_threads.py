@@ -2,16 +2,26 @@
 
 Every part of pmcore that splits large work over threads (valuation,
 exposures, attribution, margin) asks :func:`thread_budget`, so that one
-setting holds them all.
+setting holds them all, and runs the parts with :func:`run_split`: all but
+the last on pmcore's worker threads, which live for the whole process (a new
+thread costs about 0.1 ms to start, a few percent of a 20 ms call), and the
+last on the calling thread.
 """
 
 from __future__ import annotations
 
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor, wait
 
 from .errors import ValidationError
 
-__all__ = ["THREADS_ENV", "thread_budget"]
+__all__ = ["THREADS_ENV", "run_split", "thread_budget"]
+
+_WORKER_PREFIX = "pmcore-worker"
+_pool: ThreadPoolExecutor | None = None
+_pool_pid = -1
+_pool_lock = threading.Lock()
 
 #: environment variable capping the threads of every pmcore call (1: the calling thread only)
 THREADS_ENV = "PMCORE_NUM_THREADS"
@@ -35,3 +45,39 @@ def thread_budget() -> int:
                                   expected="an integer >= 1 (environment variable), or unset")
         cores = min(cores, int(cap))
     return cores
+
+
+def _workers() -> ThreadPoolExecutor:
+    """pmcore's worker threads (started on first use; anew in a forked child, which has none)."""
+    global _pool, _pool_pid
+    with _pool_lock:
+        if _pool is None or _pool_pid != os.getpid():
+            _pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix=_WORKER_PREFIX)
+            _pool_pid = os.getpid()
+        return _pool
+
+
+def run_split(fn, parts: list) -> list:
+    """``[fn(part) for part in parts]``, the parts at the same time.
+
+    All parts but the last run on pmcore's worker threads and the last on the
+    calling thread (pmcore's kernels release the GIL, so the parts overlap on
+    a multi-core machine). Returns when every part is done; an exception in
+    any part is raised here, after the others finish. Called from a worker
+    thread itself, it runs the parts one after another (a worker never waits
+    for another).
+
+    Examples
+    --------
+    >>> from pmcore._threads import run_split
+    >>> run_split(lambda x: x * x, [1, 2, 3])
+    [1, 4, 9]
+    """
+    if len(parts) < 2 or threading.current_thread().name.startswith(_WORKER_PREFIX):
+        return [fn(part) for part in parts]
+    futures = [_workers().submit(fn, part) for part in parts[:-1]]
+    try:
+        last = fn(parts[-1])
+    finally:
+        wait(futures)  # no part is left writing into shared arrays
+    return [future.result() for future in futures] + [last]

@@ -9,7 +9,6 @@ string ids; valuing again as prices tick then touches only numbers.
 from __future__ import annotations
 
 from collections.abc import Mapping
-import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,34 +56,14 @@ def _parallel(n_rows: int) -> bool:
 def _split(parallel: bool, calls: list) -> list:
     """Run ``(function, args)`` calls and return their results in order.
 
-    With ``parallel``, all calls but the last run on helper threads and the
-    last on the caller's; Arrow's hash kernels and pmcore's kernels release
-    the GIL, so the calls overlap on a multi-core machine. Helper threads are
-    joined before returning; an exception in any call is raised here.
+    With ``parallel``, they run at the same time (:func:`pmcore._threads.run_split`:
+    the last on the caller's thread); Arrow's hash kernels and pmcore's kernels
+    release the GIL, so the calls overlap on a multi-core machine. An
+    exception in any call is raised here.
     """
-    if not parallel or len(calls) < 2:
+    if not parallel:
         return [f(*args) for f, args in calls]
-    results: list = [None] * len(calls)
-    errors: list = []
-
-    def run(k: int) -> None:
-        try:
-            results[k] = calls[k][0](*calls[k][1])
-        except BaseException as exc:  # re-raised on the caller's thread
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(k,)) for k in range(len(calls) - 1)]
-    for t in threads:
-        t.start()
-    try:
-        f, args = calls[-1]
-        results[-1] = f(*args)
-    finally:
-        for t in threads:
-            t.join()
-    if errors:
-        raise errors[0]
-    return results
+    return _threads.run_split(lambda call: call[0](*call[1]), calls)
 
 
 def _layout(parallel, pcode, remap, n_p, icode, n_i, quantity, avg_price):

@@ -134,31 +134,8 @@ def reference_sums(pkey, tkey, group, wp, rp, wb, rb, n_groups):
     return cell_start[:-1], port_start[:-1], sums
 
 
-def _scan_all(fn, arrays, n_groups, capacity):
-    """Run a cell_sums_into twin over all rows, restarting with doubled arrays when they fill up."""
-    n = len(arrays[0])
-    starts, firsts, sums = (np.empty(capacity, np.int64), np.empty(capacity, np.int64),
-                            np.empty((capacity, 4 * n_groups)))
-    n_c = n_p = row = 0
-    while True:
-        n_c, n_p, row, ok = fn(*arrays, row, n, starts, firsts, sums, n_c, n_p)
-        if not ok or row >= n:
-            return starts[:n_c], firsts[:n_p], sums[:n_c], ok
-        if n_c == len(starts):
-            starts = np.concatenate([starts, np.empty_like(starts)])
-            sums = np.concatenate([sums, np.empty_like(sums)])
-        if n_p == len(firsts):
-            firsts = np.concatenate([firsts, np.empty_like(firsts)])
-
-
-@settings(max_examples=60, deadline=None)
-@given(st.lists(st.integers(1, 40), min_size=1, max_size=30), st.integers(1, 5), st.integers(0, 2**32 - 1),
-       st.integers(1, 4))
-def test_cell_sums_into_matches_numpy(runs, n_groups, seed, capacity):
-    # cells of irregular length (the kernel's guess of a cell's length is often
-    # wrong both ways), NaN returns under zero weights, arrays that fill up
-    from pmcore.kernels import attribution_scan as S
-
+def _irregular_rows(runs, n_groups, seed):
+    """Keys of cells of the given lengths (3 periods per portfolio), groups, weights and returns."""
     rng = np.random.default_rng(seed)
     cell = np.repeat(np.arange(len(runs)), runs)
     pkey = (cell // 3).astype(np.int64)
@@ -169,28 +146,73 @@ def test_cell_sums_into_matches_numpy(runs, n_groups, seed, capacity):
     wp[rng.random(n) < 0.3] = 0.0
     wb[rng.random(n) < 0.3] = 0.0
     rp, rb = rng.normal(0, 0.1, n), rng.normal(0, 0.1, n)
-    rp[wp == 0] = np.nan
+    rp[wp == 0] = np.nan  # a return under a zero weight is not read
     rb[wb == 0] = np.nan
-    arrays = (pkey, tkey, group, wp, rp, wb, rb)
-    want = reference_sums(*arrays, n_groups)
-    for fn in (S.cell_sums_into, S.cell_sums_into.py_func):
-        starts, firsts, sums, ok = _scan_all(fn, arrays, n_groups, capacity)
-        assert ok
-        np.testing.assert_array_equal(starts, want[0])
-        np.testing.assert_array_equal(firsts, want[1])
-        np.testing.assert_allclose(sums, want[2], rtol=1e-12, atol=1e-15)
+    return pkey, tkey, group, wp, rp, wb, rb
 
 
-def test_cell_sums_into_stops_where_periods_go_backwards():
+cell_lengths = st.lists(st.integers(1, 40), min_size=1, max_size=30)
+
+
+@settings(max_examples=60, deadline=None)
+@given(cell_lengths, st.integers(1, 5), st.integers(0, 2**32 - 1))
+def test_read_cell_matches_numpy(runs, n_groups, seed):
+    # cells of irregular length: the guess (the length of the cell before) is often wrong both ways
     from pmcore.kernels import attribution_scan as S
 
+    arrays = _irregular_rows(runs, n_groups, seed)
+    starts, _, want = reference_sums(*arrays, n_groups)
+    n = len(arrays[0])
+    for fn in (S.read_cell, S.read_cell.py_func):
+        rows, acc = np.empty(4 * n_groups), np.empty(4 * n_groups)
+        s, guess, c = np.uint64(0), np.uint64(0), 0
+        while s < n:
+            e = fn(*arrays, s, np.uint64(n), guess, rows)
+            assert s == starts[c]
+            S.field_major(rows, acc)
+            np.testing.assert_allclose(acc, want[c], rtol=1e-12, atol=1e-15)
+            guess, s, c = np.uint64(e - s), np.uint64(e), c + 1
+        assert c == len(starts)
+
+
+@settings(max_examples=40, deadline=None)
+@given(cell_lengths, st.integers(1, 4), st.integers(0, 2**32 - 1), st.integers(1, 3), st.sampled_from([0, 1, 2, 3]))
+def test_linked_scan_equals_linked_kernel(runs, n_groups, seed, capacity, method):
+    # the one-pass kernel against the two-pass one on the same rows, with arrays so small
+    # that the scan stops and is called again, portfolio by portfolio
+    arrays = _irregular_rows(runs, n_groups, seed)
+    pkey, tkey, group, wp, rp, wb, rb = arrays
+    cell_start, port_start, _ = reference_runs(pkey, tkey)
+    n_c, n_p, n = len(cell_start) - 1, len(port_start) - 1, len(pkey)
+    want = (np.empty((n_c, 7)), np.empty((n_p, 3, n_groups)), np.empty((n_p, 2)), np.empty((n_p, n_groups), np.uint8))
+    K.brinson_linked(cell_start, port_start, group, wp, rp, wb, rb, 1, method, *want)
+    for fn in (K.brinson_linked_scan, K.brinson_linked_scan.py_func):
+        cells = [np.empty(capacity, np.int64), np.empty((capacity, 7))]
+        ports = [np.empty(capacity, np.int64), np.empty((capacity, 3, n_groups)), np.empty((capacity, 2)),
+                 np.empty((capacity, n_groups), np.uint8)]
+        c = p = row = 0
+        while row < n:
+            c, p, row, ok = fn(*arrays, row, n, 1, method, cells[0], ports[0], cells[1], *ports[1:], c, p)
+            assert ok
+            if p == len(ports[0]):
+                ports = [np.concatenate([a, np.empty_like(a)]) for a in ports]
+            elif row < n:
+                cells = [np.concatenate([a, np.empty_like(a)]) for a in cells]
+        np.testing.assert_array_equal(cells[0][:c], cell_start[:-1])
+        np.testing.assert_array_equal(ports[0][:p], port_start[:-1])
+        for got, expected in zip([cells[1][:c]] + [a[:p] for a in ports[1:]], want):
+            np.testing.assert_array_equal(got, expected)
+
+
+def test_linked_scan_stops_where_periods_go_backwards():
     pkey = np.array([1, 1, 1, 1, 2, 2], np.int64)
     tkey = np.array([5, 5, 7, 6, 1, 2], np.int32)
     ones = np.ones(6)
-    for fn in (S.cell_sums_into, S.cell_sums_into.py_func):
-        n_c, n_p, row, ok = fn(pkey, tkey, np.zeros(6, np.int32), ones, ones, ones, ones, 0, 6,
-                               np.empty(6, np.int64), np.empty(6, np.int64), np.empty((6, 4)), 0, 0)
-        assert (n_c, n_p, row, ok) == (2, 1, 3, False)
+    for fn in (K.brinson_linked_scan, K.brinson_linked_scan.py_func):
+        out = fn(pkey, tkey, np.zeros(6, np.int32), ones, ones, ones, ones, 0, 6, 1, 0, np.empty(6, np.int64),
+                 np.empty(6, np.int64), np.empty((6, 7)), np.empty((6, 3, 1)), np.empty((6, 2)),
+                 np.empty((6, 1), np.uint8), 0, 0)
+        assert out == (0, 0, 0, False)
 
 
 @pytest.mark.parametrize("row", [0, 1, 4, 5, 9, 10])

@@ -8,13 +8,13 @@ copy; anything else is sorted once.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .._threads import run_split
 from ..errors import ValidationError
 from ..frames import encode, id_column, require_columns
 from ..kernels.attribution import cell_run_block, cell_runs
@@ -114,8 +114,7 @@ def _runs(pkey: np.ndarray, tkey: np.ndarray, blocks: int):
     if blocks <= 1:
         return cell_runs(pkey, tkey)
     cuts = [n * b // blocks for b in range(blocks + 1)]
-    with ThreadPoolExecutor(blocks) as pool:  # the kernel releases the GIL
-        parts = list(pool.map(lambda b: cell_run_block(pkey, tkey, cuts[b], cuts[b + 1]), range(blocks)))
+    parts = run_split(lambda b: cell_run_block(pkey, tkey, cuts[b], cuts[b + 1]), list(range(blocks)))
     shifts = np.cumsum([0] + [len(starts) for starts, _, _ in parts])
     cell_start = np.concatenate([starts for starts, _, _ in parts] + [np.array([n], np.int64)])
     port_start = np.concatenate([firsts + shift for (_, firsts, _), shift in zip(parts, shifts)]

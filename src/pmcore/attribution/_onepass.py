@@ -2,25 +2,24 @@
 
 :func:`~pmcore.attribution.brinson` with ``linking`` and without
 ``periods`` needs, of the rows, only each cell's group sums. Where cells have
-many rows, :func:`linked_one_pass` finds the cells and sums their groups in
-the same read of the input (:func:`~pmcore.kernels.attribution_scan.cell_sums_into`),
-then computes and links the effects from the sums; the classic route reads
-the keys once to lay out the cells and the rows a second time to sum them.
-Rows are cut into blocks of whole portfolios, one per thread, so that each
+many rows, :func:`linked_one_pass` finds the cells, sums their groups,
+computes their effects and links each portfolio in one read of the input
+(:func:`~pmcore.kernels.attribution.brinson_linked_scan`); the two-pass route
+reads the keys once to lay out the cells and the rows a second time to sum
+them. Rows are cut into blocks of whole portfolios, one per thread, so that each
 thread also links its own portfolios and the numbers do not depend on the
 thread count.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 import pyarrow as pa
 
-from ..kernels.attribution import brinson_linked_sums
 from .._memory import empty
-from ..kernels.attribution_scan import cell_end, cell_sums_into, portfolio_start_at
+from .._threads import run_split
+from ..kernels.attribution import brinson_linked_scan
+from ..kernels.attribution_scan import cell_end, portfolio_start_at
 from ._layout import Cells, distinct_portfolios
 
 __all__ = ["linked_one_pass", "MIN_ROWS_PER_GROUP"]
@@ -36,28 +35,30 @@ def _blocks(pkey: np.ndarray, k: int) -> list[tuple[int, int]]:
     return list(zip(cuts[:-1], cuts[1:]))
 
 
-def _scan(keys_and_values, lo: int, hi: int, n_groups: int, cell_rows: int):
-    """Cells of rows ``lo..hi-1``, their portfolio starts and group sums; None if rows need sorting.
+def _scan_and_link(arrays, lo: int, hi: int, n_groups: int, cell_rows: int, mode: int, link_code: int):
+    """Cells of rows ``lo..hi-1``, their totals and each portfolio's linked effects; None if rows need sorting.
 
-    The arrays are sized for cells of ``cell_rows`` rows (from Arrow's pool, so
-    that a repeated call writes into memory already mapped) and doubled if
-    more cells come.
+    The arrays are sized for cells of ``cell_rows`` rows (from Arrow's pool,
+    so that a repeated call writes into memory already mapped) and doubled
+    if more cells or portfolios come.
     """
     cap = (hi - lo) // max(cell_rows, 1) + 16
-    starts, firsts, sums = empty(cap, np.int64), empty(cap, np.int64), empty((cap, 4 * n_groups))
+    cells = [empty(cap, np.int64), empty((cap, 7))]  # cell_start, totals
+    ports = [np.empty(16, np.int64), np.empty((16, 3, n_groups)), np.empty((16, 2)),
+             np.empty((16, n_groups), np.uint8)]  # port_first, linked, compounded, ever
     n_cells = n_ports = 0
     row = lo
     while True:
-        n_cells, n_ports, row, ok = cell_sums_into(*keys_and_values, row, hi, starts, firsts, sums, n_cells,
-                                                   n_ports)
+        n_cells, n_ports, row, ok = brinson_linked_scan(*arrays, row, hi, mode, link_code, cells[0], ports[0],
+                                                        cells[1], *ports[1:], n_cells, n_ports)
         if not ok:
             return None
         if row >= hi:
-            return starts[:n_cells], firsts[:n_ports], sums[:n_cells]
-        if n_cells == len(starts):
-            starts, sums = _doubled(starts, n_cells), _doubled(sums, n_cells)
-        if n_ports == len(firsts):
-            firsts = _doubled(firsts, n_ports)
+            return [a[:n_cells] for a in cells] + [a[:n_ports] for a in ports]
+        if n_ports == len(ports[0]):
+            ports = [_doubled(a, n_ports) for a in ports]
+        else:
+            cells = [_doubled(a, n_cells) for a in cells]
 
 
 def _doubled(a: np.ndarray, n: int) -> np.ndarray:
@@ -70,10 +71,10 @@ def linked_one_pass(table: pa.Table, portfolio: str, period: str, pkey, tkey, co
                     wp, rp, wb, rb, mode: int, link_code: int, threads: int):
     """Cells, per-cell totals and linked effects of single-level Brinson, in one read of the rows.
 
-    Returns ``(cells, totals, linked, compounded, ever)`` as the kernel
-    :func:`~pmcore.kernels.attribution.brinson_linked_sums` fills them, or
-    None where this route does not apply: cells of few rows (the first cell
-    has fewer than ``MIN_ROWS_PER_GROUP`` rows per group), or rows that need
+    Returns ``(cells, totals, linked, compounded, ever)`` as
+    :func:`~pmcore.kernels.attribution.brinson_linked` fills them, or None
+    where this route does not apply: cells of few rows (the first cell has
+    fewer than ``MIN_ROWS_PER_GROUP`` rows per group), or rows that need
     sorting first (a portfolio's periods going backwards, or its rows in two
     runs). Nothing is validated here beyond the layout.
     """
@@ -81,35 +82,17 @@ def linked_one_pass(table: pa.Table, portfolio: str, period: str, pkey, tkey, co
     first_cell = int(cell_end(pkey, tkey, np.uint64(0), np.uint64(n))) if n else 0
     if first_cell < MIN_ROWS_PER_GROUP * n_groups:
         return None
-    keys_and_values = (pkey, tkey, codes, wp, rp, wb, rb)
-
-    def run(block):
-        scanned = _scan(keys_and_values, *block, n_groups, first_cell)
-        if scanned is None:
-            return None
-        starts, firsts, sums = scanned
-        n_ports = len(firsts)
-        port_start = np.append(firsts, len(starts))
-        totals = np.empty((len(starts), 7))
-        linked = np.empty((n_ports, 3, n_groups))
-        compounded = np.empty((n_ports, 2))
-        ever = np.empty((n_ports, n_groups), np.uint8)
-        brinson_linked_sums(port_start, sums, mode, link_code, totals, linked, compounded, ever)
-        return starts, firsts, totals, linked, compounded, ever
-
-    blocks = _blocks(pkey, threads)
-    if len(blocks) == 1:
-        parts = [run(blocks[0])]
-    else:
-        with ThreadPoolExecutor(len(blocks)) as pool:  # the kernels release the GIL
-            parts = list(pool.map(run, blocks))
+    arrays = (pkey, tkey, codes, wp, rp, wb, rb)
+    parts = run_split(lambda block: _scan_and_link(arrays, *block, n_groups, first_cell, mode, link_code),
+                      _blocks(pkey, threads))
     if any(part is None for part in parts):
         return None
     shifts = np.cumsum([0] + [len(part[0]) for part in parts])
     cell_start = np.concatenate([part[0] for part in parts] + [np.array([n], np.int64)])
-    port_start = np.concatenate([part[1] + shift for part, shift in zip(parts, shifts)]
+    port_start = np.concatenate([part[2] + shift for part, shift in zip(parts, shifts)]
                                 + [np.array([shifts[-1]], np.int64)])
     if not distinct_portfolios(pkey, cell_start, port_start):
         return None
     cells = Cells(table, None, cell_start, port_start, portfolio, period)
-    return (cells, *(np.concatenate([part[j] for part in parts]) for j in range(2, 6)))
+    totals = np.concatenate([part[1] for part in parts])
+    return (cells, totals, *(np.concatenate([part[j] for part in parts]) for j in range(3, 6)))

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
-from .._threads import thread_budget
+from .._threads import run_split, thread_budget
 from ..errors import ValidationError
 from ..frames import frame_kind, require_columns, to_arrow
 from ..kernels.attribution import (
@@ -366,11 +365,7 @@ def brinson(
                 brinson_linked(cells.cell_start, cells.port_start[a:z + 1], codes, wp, rp, wb, rb, mode,
                                link_code, totals, linked[a:z], compounded[a:z], ever[a:z])
 
-            if len(chunks) == 1:
-                run(chunks[0])
-            else:
-                with ThreadPoolExecutor(len(chunks)) as pool:
-                    list(pool.map(run, chunks))
+            run_split(run, chunks)
         residual = _check_totals(cells, arg, totals, weight_tolerance, wp, rp, wb, rb, by_list[0], levels)
         linked_parts = [(linked, ever)]
     else:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._jit import jit
-from .attribution_scan import add_rows, field_major
+from .attribution_scan import add_rows, field_major, read_cell
 
 __all__ = [
     "cell_runs",
@@ -25,7 +25,7 @@ __all__ = [
     "first_invalid_row",
     "brinson_cells",
     "brinson_linked",
-    "brinson_linked_sums",
+    "brinson_linked_scan",
     "link_coefficients",
     "link_dense",
     "link_cumulative",
@@ -35,6 +35,8 @@ __all__ = [
     "GRAP",
     "FRONGELLO",
 ]
+
+U = np.uint64
 
 # linking methods (integer codes shared with the public layer)
 CARINO = 0
@@ -275,23 +277,94 @@ def link_dense(port_start, ret_p, ret_b, method, out, linked, compounded):
         _link_portfolio(port_start[p], port_start[p + 1], out, 4, ret_p, ret_b, method, coef, linked[p])
 
 
+@jit(inline=True)
+def _cell_effects(acc, ref_mode, ref, c, parent, dst, k, full, totals, ever, p):
+    """Effects of cell ``c`` from its field-major group sums ``acc``, into ``dst[k]`` and ``totals[c]``.
+
+    ``acc`` as :func:`~pmcore.kernels.attribution_scan.field_major` writes it. Writes fields 4..6 (allocation, selection, interaction) of ``dst[k]``, and
+    with ``full`` also 0..3 (group weights and returns); without it, sets
+    ``ever[p, g]`` where group ``g`` has a weight or an effect. Returns the
+    cell's portfolio and benchmark returns. Inlined into each kernel that
+    calls it (a call per cell, with about ten array arguments, cost about
+    15 % at 2.5 million cells).
+    """
+    n_groups = acc.shape[0] // 4
+    tot_p = 0.0
+    tot_b = 0.0
+    sum_wp = 0.0
+    sum_wb = 0.0
+    for g in range(n_groups):
+        sum_wp += acc[g]
+        tot_p += acc[n_groups + g]
+        sum_wb += acc[2 * n_groups + g]
+        tot_b += acc[3 * n_groups + g]
+    sum_a = 0.0
+    sum_s = 0.0
+    sum_i = 0.0
+    r_ref = tot_b if ref_mode == 1 else 0.0
+    for g in range(n_groups):
+        w_p = acc[g]
+        c_p = acc[n_groups + g]
+        w_b = acc[2 * n_groups + g]
+        c_b = acc[3 * n_groups + g]
+        if ref_mode == 2:
+            r_ref = ref[c, parent[g]]
+        if w_p != 0.0 and w_b != 0.0:
+            inv = 1.0 / (w_p * w_b)
+            r_b = c_b * w_p * inv
+            r_p = c_p * w_b * inv
+            alloc = (w_p - w_b) * (r_b - r_ref)
+            sel = w_b * (r_p - r_b)
+            inter = (w_p - w_b) * (r_p - r_b)
+        elif w_b != 0.0:  # the portfolio holds nothing of the group: no selection
+            r_b = c_b / w_b
+            r_p = r_b
+            alloc = -w_b * (r_b - r_ref)
+            sel = 0.0
+            inter = c_p
+        else:  # the benchmark holds nothing of it: no allocation either
+            r_b = r_ref
+            r_p = c_p / w_p if w_p != 0.0 else r_b
+            alloc = 0.0
+            sel = 0.0
+            inter = c_p - c_b - w_p * r_ref
+        if full:
+            dst[k, 0, g] = w_p
+            dst[k, 1, g] = w_b
+            dst[k, 2, g] = r_p
+            dst[k, 3, g] = r_b
+        dst[k, 4, g] = alloc
+        dst[k, 5, g] = sel
+        dst[k, 6, g] = inter
+        sum_a += alloc
+        sum_s += sel
+        sum_i += inter
+        # reported where either side has a weight or an effect
+        if not full and ever[p, g] == 0 and (w_p != 0.0 or w_b != 0.0 or alloc != 0.0
+                                             or sel != 0.0 or inter != 0.0):
+            ever[p, g] = 1
+    totals[c, 0] = tot_p
+    totals[c, 1] = tot_b
+    totals[c, 2] = sum_wp
+    totals[c, 3] = sum_wb
+    totals[c, 4] = sum_a
+    totals[c, 5] = sum_s
+    totals[c, 6] = sum_i
+    return tot_p, tot_b
+
+
 @jit
-def _pass(cell_start, port_start, group, wp, rp, wb, rb, sums, ref_mode, ref, parent, method, out, totals,
+def _pass(cell_start, port_start, group, wp, rp, wb, rb, ref_mode, ref, parent, method, out, totals,
           linked, compounded, ever):
-    """The one loop behind :func:`brinson_cells`, :func:`brinson_linked` and :func:`brinson_linked_sums`.
+    """The one loop behind :func:`brinson_cells` and :func:`brinson_linked`.
 
     With ``method < 0`` every cell's 7 fields go to ``out`` (n_cells, 7,
     n_groups); otherwise each portfolio's cells go to a scratch block that is
-    linked into ``linked`` right away. The cell computation is written once,
-    here, inside the loop: a helper call per cell (with about ten array
-    arguments) cost about 15 % at 2.5 million cells. Where ``sums`` has rows
-    (one per cell, the group sums of :func:`~pmcore.kernels.attribution_scan.cell_sums_into`),
-    the rows are not read.
+    linked into ``linked`` right away.
     """
     n_ports = port_start.shape[0] - 1
     n_groups = out.shape[2]
     full = method < 0
-    summed = sums.shape[0] > 0
     max_cells = 0
     if not full:
         for p in range(n_ports):
@@ -311,93 +384,29 @@ def _pass(cell_start, port_start, group, wp, rp, wb, rb, sums, ref_mode, ref, pa
                 ever[p, g] = 0
         for c in range(a, z):
             k = c if full else c - a
-            if summed:
-                for j in range(4 * n_groups):
-                    acc[j] = sums[c, j]
+            lo = np.uint64(cell_start[c])
+            hi = np.uint64(cell_start[c + 1])
+            # group-level rows (one per group, in code order) need no accumulation
+            dense = cell_start[c + 1] - cell_start[c] == n_groups
+            if dense:
+                for j in range(n_groups):
+                    if group[lo + np.uint64(j)] != j:
+                        dense = False
+                        break
+            if dense:
+                for g in range(n_groups):
+                    i = lo + np.uint64(g)
+                    w = wp[i]
+                    acc[g] = w
+                    acc[n_groups + g] = w * rp[i] if w != 0.0 else 0.0
+                    w = wb[i]
+                    acc[2 * n_groups + g] = w
+                    acc[3 * n_groups + g] = w * rb[i] if w != 0.0 else 0.0
             else:
-                lo = np.uint64(cell_start[c])
-                hi = np.uint64(cell_start[c + 1])
-                # group-level rows (one per group, in code order) need no accumulation
-                dense = cell_start[c + 1] - cell_start[c] == n_groups
-                if dense:
-                    for j in range(n_groups):
-                        if group[lo + np.uint64(j)] != j:
-                            dense = False
-                            break
-                if dense:
-                    for g in range(n_groups):
-                        i = lo + np.uint64(g)
-                        w = wp[i]
-                        acc[g] = w
-                        acc[n_groups + g] = w * rp[i] if w != 0.0 else 0.0
-                        w = wb[i]
-                        acc[2 * n_groups + g] = w
-                        acc[3 * n_groups + g] = w * rb[i] if w != 0.0 else 0.0
-                else:
-                    rows[:] = 0.0
-                    add_rows(group, wp, rp, wb, rb, lo, hi, rows, group, group, 0, 0, False)
-                    field_major(rows, acc)
-            tot_p = 0.0
-            tot_b = 0.0
-            sum_wp = 0.0
-            sum_wb = 0.0
-            for g in range(n_groups):
-                sum_wp += acc[g]
-                tot_p += acc[n_groups + g]
-                sum_wb += acc[2 * n_groups + g]
-                tot_b += acc[3 * n_groups + g]
-            sum_a = 0.0
-            sum_s = 0.0
-            sum_i = 0.0
-            r_ref = tot_b if ref_mode == 1 else 0.0
-            for g in range(n_groups):
-                w_p = acc[g]
-                c_p = acc[n_groups + g]
-                w_b = acc[2 * n_groups + g]
-                c_b = acc[3 * n_groups + g]
-                if ref_mode == 2:
-                    r_ref = ref[c, parent[g]]
-                if w_p != 0.0 and w_b != 0.0:
-                    inv = 1.0 / (w_p * w_b)
-                    r_b = c_b * w_p * inv
-                    r_p = c_p * w_b * inv
-                    alloc = (w_p - w_b) * (r_b - r_ref)
-                    sel = w_b * (r_p - r_b)
-                    inter = (w_p - w_b) * (r_p - r_b)
-                elif w_b != 0.0:  # the portfolio holds nothing of the group: no selection
-                    r_b = c_b / w_b
-                    r_p = r_b
-                    alloc = -w_b * (r_b - r_ref)
-                    sel = 0.0
-                    inter = c_p
-                else:  # the benchmark holds nothing of it: no allocation either
-                    r_b = r_ref
-                    r_p = c_p / w_p if w_p != 0.0 else r_b
-                    alloc = 0.0
-                    sel = 0.0
-                    inter = c_p - c_b - w_p * r_ref
-                if full:
-                    dst[k, 0, g] = w_p
-                    dst[k, 1, g] = w_b
-                    dst[k, 2, g] = r_p
-                    dst[k, 3, g] = r_b
-                dst[k, 4, g] = alloc
-                dst[k, 5, g] = sel
-                dst[k, 6, g] = inter
-                sum_a += alloc
-                sum_s += sel
-                sum_i += inter
-                # reported where either side has a weight or an effect
-                if not full and ever[p, g] == 0 and (w_p != 0.0 or w_b != 0.0 or alloc != 0.0
-                                                     or sel != 0.0 or inter != 0.0):
-                    ever[p, g] = 1
-            totals[c, 0] = tot_p
-            totals[c, 1] = tot_b
-            totals[c, 2] = sum_wp
-            totals[c, 3] = sum_wb
-            totals[c, 4] = sum_a
-            totals[c, 5] = sum_s
-            totals[c, 6] = sum_i
+                rows[:] = 0.0
+                add_rows(group, wp, rp, wb, rb, lo, hi, rows, group, group, 0, 0, False)
+                field_major(rows, acc)
+            tot_p, tot_b = _cell_effects(acc, ref_mode, ref, c, parent, dst, k, full, totals, ever, p)
             if not full:
                 ret_p[k] = tot_p
                 ret_b[k] = tot_b
@@ -446,8 +455,8 @@ def brinson_cells(cell_start, group, wp, rp, wb, rb, ref_mode, ref, parent, out,
     a zero group weight).
     """
     port_start = np.array([0, cell_start.shape[0] - 1], np.int64)
-    _pass(cell_start, port_start, group, wp, rp, wb, rb, np.empty((0, 0)), ref_mode, ref, parent, -1, out,
-          totals, np.empty((1, 3, 1)), np.empty((1, 2)), np.empty((1, 1), np.uint8))
+    _pass(cell_start, port_start, group, wp, rp, wb, rb, ref_mode, ref, parent, -1, out, totals,
+          np.empty((1, 3, 1)), np.empty((1, 2)), np.empty((1, 1), np.uint8))
 
 
 @jit
@@ -462,24 +471,105 @@ def brinson_linked(cell_start, port_start, group, wp, rp, wb, rb, ref_mode, meth
     group in any period.
     """
     n_groups = linked.shape[2]
-    _pass(cell_start, port_start, group, wp, rp, wb, rb, np.empty((0, 0)), ref_mode, np.zeros((1, 1)),
+    _pass(cell_start, port_start, group, wp, rp, wb, rb, ref_mode, np.zeros((1, 1)),
           np.zeros(n_groups, np.int64), method, np.empty((0, 7, n_groups)), totals, linked, compounded, ever)
 
 
 @jit
-def brinson_linked_sums(port_start, sums, ref_mode, method, totals, linked, compounded, ever):
-    """:func:`brinson_linked` from each cell's group sums instead of its rows.
+def _doubled(a, n):
+    """``a`` with twice the rows, its first ``n`` rows copied."""
+    out = np.empty((2 * a.shape[0],) + a.shape[1:], a.dtype)
+    out[:n] = a[:n]
+    return out
 
-    ``sums`` (n_cells, 4 * n_groups) as returned by
-    :func:`~pmcore.kernels.attribution_scan.cell_sums_into`; ``port_start``
-    indexes its rows. Other arguments as in :func:`brinson_linked`.
+
+@jit
+def brinson_linked_scan(pkey, tkey, group, wp, rp, wb, rb, lo, hi, ref_mode, method, cell_start, port_first,
+                        totals, linked, compounded, ever, n_cells, n_ports):
+    """:func:`brinson_linked` straight from rows ``lo..hi-1``, finding the cells on the way.
+
+    One read of the rows: each cell's end is found and its groups summed in
+    the same loop (:func:`~pmcore.kernels.attribution_scan.add_rows`), its
+    effects computed while its sums are in cache, and each portfolio linked
+    when its last cell is done. Row ``lo`` must start a portfolio (row 0,
+    or a portfolio key differing from row ``lo - 1``'s); row ``i`` starts a
+    cell if its portfolio or period key differs from row ``i - 1``'s.
+
+    Parameters
+    ----------
+    pkey, tkey : int arrays, shape (n_rows,)
+        Portfolio and period keys (period keys in time order).
+    group, wp, rp, wb, rb, ref_mode, method
+        As in :func:`brinson_linked`.
+    cell_start, totals : arrays, shapes (capacity,) and (capacity, 7), written from ``n_cells`` on
+        First row and totals of each cell.
+    port_first, linked, compounded, ever : arrays with ``port_capacity`` rows, written from ``n_ports`` on
+        Index (into ``cell_start``) of each portfolio's first cell, then as
+        in :func:`brinson_linked`.
+    n_cells, n_ports : int
+        Cells and portfolios already in the arrays.
+
+    Returns
+    -------
+    n_cells, n_ports : int
+        Cells and portfolios in the arrays now (whole portfolios only).
+    row : int
+        Where the scan stopped: ``hi``, or the first row of a portfolio that
+        did not fit (call again from there with larger arrays).
+    ok : bool
+        False if a portfolio's periods go backwards (the scan stops there).
     """
     n_groups = linked.shape[2]
-    none_i = np.empty(0, np.int64)
-    none_g = np.empty(0, np.int32)
-    none_f = np.empty(0)
-    _pass(none_i, port_start, none_g, none_f, none_f, none_f, none_f, sums, ref_mode, np.zeros((1, 1)),
-          np.zeros(n_groups, np.int64), method, np.empty((0, 7, n_groups)), totals, linked, compounded, ever)
+    first = U(lo)
+    end = U(hi)
+    rows = np.empty(4 * n_groups)
+    acc = np.empty(4 * n_groups)
+    scratch = np.empty((64, 7, n_groups))  # the current portfolio's cells (grows)
+    ret_p = np.empty(64)
+    ret_b = np.empty(64)
+    coef = np.empty(64)
+    ref = np.zeros((1, 1))
+    parent = np.zeros(n_groups, np.int64)
+    link_method = GRAP if method == FRONGELLO else method
+    port_row = first  # first row and first cell of the portfolio being read
+    port_cell = n_cells
+    guess = U(0)
+    s = first
+    while s <= end:
+        new_port = s == end or s == first or pkey[s] != pkey[s - U(1)]
+        if new_port and s > first:  # the portfolio before is complete: link it
+            n_t = n_cells - port_cell
+            _coefficients(ret_p[:n_t], ret_b[:n_t], link_method, coef[:n_t], compounded[n_ports])
+            _link_portfolio(0, n_t, scratch, 4, ret_p, ret_b, method, coef, linked[n_ports])
+            port_first[n_ports] = port_cell
+            n_ports += 1
+        if s == end:
+            break
+        if new_port:
+            if n_ports == port_first.shape[0]:
+                return n_cells, n_ports, np.int64(s), True
+            port_row = s
+            port_cell = n_cells
+            ever[n_ports, :] = 0
+        elif tkey[s] < tkey[s - U(1)]:
+            return port_cell, n_ports, np.int64(port_row), False
+        if n_cells == cell_start.shape[0]:  # no room: give the portfolio back, to be read again
+            return port_cell, n_ports, np.int64(port_row), True
+        e = read_cell(pkey, tkey, group, wp, rp, wb, rb, s, end, guess, rows)
+        field_major(rows, acc)
+        k = n_cells - port_cell
+        if k == ret_p.shape[0]:
+            scratch = _doubled(scratch, k)
+            ret_p = _doubled(ret_p, k)
+            ret_b = _doubled(ret_b, k)
+            coef = _doubled(coef, k)
+        ret_p[k], ret_b[k] = _cell_effects(acc, ref_mode, ref, n_cells, parent, scratch, k, False, totals, ever,
+                                           n_ports)
+        cell_start[n_cells] = s
+        n_cells += 1
+        guess = e - s
+        s = e
+    return n_cells, n_ports, np.int64(end), True
 
 
 @jit

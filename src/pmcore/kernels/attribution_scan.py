@@ -1,11 +1,10 @@
-"""One pass over attribution rows: find the cells and sum each cell's groups.
+"""Reading attribution rows: find where a cell ends and sum its groups, in one read.
 
-:func:`cell_sums_into` reads the key columns, the group codes and the four
-weight and return columns once, in row order, and returns the cells it found
-(as :func:`~pmcore.kernels.attribution.cell_run_block` does) together with
-each cell's group sums, so that the Brinson kernels can work from the sums
-without a second pass over the rows. It pays off where cells have many rows
-(security-level input); one row per group needs no summing.
+:func:`read_cell` reads the key columns, the group codes and the four weight
+and return columns of a cell once, in row order, and leaves the cell's group
+sums (:func:`add_rows`); :func:`~pmcore.kernels.attribution.brinson_linked_scan`
+calls it cell after cell, so that linked Brinson attribution reads its input
+once. It pays off where cells have many rows (security-level input).
 
 Row indices are unsigned in the hot loops: Numba then drops the
 negative-index wrap-around it otherwise adds to every array read (about a
@@ -18,7 +17,7 @@ import numpy as np
 
 from ._jit import jit, prefetch
 
-__all__ = ["add_rows", "cell_end", "cell_sums_into", "field_major", "portfolio_start_at"]
+__all__ = ["add_rows", "cell_end", "field_major", "portfolio_start_at", "read_cell"]
 
 U = np.uint64
 _CHUNK = U(64)  # rows per branch-free test for a key change
@@ -124,80 +123,29 @@ def field_major(rows, acc):
             acc[f * n_groups + g] = rows[4 * g + f]
 
 
-@jit
-def cell_sums_into(pkey, tkey, group, wp, rp, wb, rb, lo, hi, cell_start, port_first, sums, n_cells, n_ports):
-    """Cells of rows ``lo..hi-1`` and the group sums of each, in one pass, into the given arrays.
+@jit(inline=True)
+def read_cell(pkey, tkey, group, wp, rp, wb, rb, s, end, guess, rows):
+    """Find the end of the cell starting at row ``s`` and sum its groups into ``rows``; return the end.
 
-    Row ``lo`` must start a cell (row 0, or keys differing from row
-    ``lo - 1``'s). Row ``i`` starts a cell if its portfolio or period key
-    differs from row ``i - 1``'s, and a portfolio if its portfolio key does
-    (or ``i == 0``).
-
-    Parameters
-    ----------
-    pkey, tkey : int arrays, shape (n_rows,)
-        Portfolio and period keys (period keys in time order).
-    group : int32 array, shape (n_rows,)
-        Group code of each row, ``0 <= code < n_groups``.
-    wp, rp, wb, rb : float64 arrays, shape (n_rows,)
-        Portfolio and benchmark weight and return. A return counts only where
-        its weight is not 0 (it may be NaN there).
-    cell_start : int64 array, shape (capacity,), written from ``n_cells`` on
-        First row of each cell.
-    port_first : int64 array, written from ``n_ports`` on
-        Index (into ``cell_start``) of each cell that starts a portfolio.
-    sums : float64 array, shape (capacity, 4 * n_groups), written from ``n_cells`` on
-        Per cell: portfolio weights of the groups, then portfolio
-        contributions (sum of weight x return), benchmark weights, benchmark
-        contributions (the ``acc`` layout of the Brinson kernels).
-    n_cells, n_ports : int
-        Cells and portfolio starts already in the arrays.
-
-    Returns
-    -------
-    n_cells, n_ports : int
-        Cells and portfolio starts in the arrays now.
-    row : int
-        Where the scan stopped: ``hi``, or the first row of a cell that did
-        not fit (call again from there with larger arrays).
-    ok : bool
-        False if a portfolio's periods go backwards (the scan stops there).
+    ``guess`` is the cell's likely length (the length of the cell before):
+    that many rows are summed with their keys checked in the same loop, then
+    the row after is looked at. Only where the guess is wrong are the keys
+    scanned on their own (:func:`cell_end`) - the rest of a longer cell, or
+    the whole of a shorter one, which is summed again.
     """
-    first = U(lo)
-    end = U(hi)
-    n_groups = sums.shape[1] // 4
-    rows = np.empty(4 * n_groups)  # a group's four sums side by side (one cache line)
-    guess = U(0)
-    s = first
-    while s < end:
-        new_port = s == U(0) or pkey[s] != pkey[s - U(1)]
-        if n_cells == cell_start.shape[0] or (new_port and n_ports == port_first.shape[0]):
-            return n_cells, n_ports, np.int64(s), True
-        if new_port:
-            port_first[n_ports] = n_cells
-            n_ports += 1
-        elif tkey[s] < tkey[s - U(1)]:
-            return n_cells, n_ports, np.int64(s), False
-        # a cell is most often as long as the one before: sum that many rows,
-        # checking their keys on the way, and see whether the cell ends there
-        p0 = pkey[s]
-        t0 = tkey[s]
-        rows[:] = 0.0
-        e = min(s + guess, end)
-        fits = False
-        if e > s and add_rows(group, wp, rp, wb, rb, s, e, rows, pkey, tkey, p0, t0, True) == 0:
-            fits = True
-            if e < end and pkey[e] == p0 and tkey[e] == t0:  # longer: add the rest
-                e2 = cell_end(pkey, tkey, e - U(1), end)
-                add_rows(group, wp, rp, wb, rb, e, e2, rows, pkey, tkey, p0, t0, False)
-                e = e2
-        if not fits:  # shorter (or the first cell): find its end, then sum it
-            rows[:] = 0.0
-            e = cell_end(pkey, tkey, s, end)
-            add_rows(group, wp, rp, wb, rb, s, e, rows, pkey, tkey, p0, t0, False)
-        cell_start[n_cells] = s
-        field_major(rows, sums[n_cells])
-        n_cells += 1
-        guess = e - s
-        s = e
-    return n_cells, n_ports, np.int64(end), True
+    a = U(s)
+    z = U(end)
+    p0 = pkey[a]
+    t0 = tkey[a]
+    rows[:] = 0.0
+    e = min(a + U(guess), z)
+    if e > a and add_rows(group, wp, rp, wb, rb, a, e, rows, pkey, tkey, p0, t0, True) == 0:
+        if e < z and pkey[e] == p0 and tkey[e] == t0:  # longer: add the rest
+            e2 = cell_end(pkey, tkey, e - U(1), z)
+            add_rows(group, wp, rp, wb, rb, e, e2, rows, pkey, tkey, p0, t0, False)
+            e = e2
+        return e
+    rows[:] = 0.0  # shorter (or no guess): find its end, then sum it
+    e = cell_end(pkey, tkey, a, z)
+    add_rows(group, wp, rp, wb, rb, a, e, rows, pkey, tkey, p0, t0, False)
+    return e
