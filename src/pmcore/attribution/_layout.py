@@ -122,33 +122,21 @@ def _runs(pkey: np.ndarray, tkey: np.ndarray, blocks: int):
     return cell_start, port_start, all(ok for _, _, ok in parts)
 
 
-def keys(table: pa.Table, arg: str, portfolio: str, period: str) -> tuple[np.ndarray, np.ndarray]:
-    """Integer portfolio and period keys of ``table`` (period keys in time order)."""
-    require_columns(table, arg, [portfolio, period])
-    pkey = order_key(_chunk(table.column(portfolio)), arg, portfolio, ordered=False)
-    tkey = order_key(_chunk(table.column(period)), arg, period, ordered=True)
-    return pkey, tkey
-
-
-def distinct_portfolios(pkey: np.ndarray, cell_start: np.ndarray, port_start: np.ndarray) -> bool:
-    """Whether each portfolio's rows form one run (no key starts two runs)."""
-    firsts = pkey[cell_start[port_start[:-1]]]
-    return len(np.unique(firsts)) == len(firsts)
-
-
-def layout(table: pa.Table, arg: str, portfolio: str, period: str, threads: int = 1,
-           key_arrays: tuple[np.ndarray, np.ndarray] | None = None) -> Cells:
+def layout(table: pa.Table, arg: str, portfolio: str, period: str, threads: int = 1) -> Cells:
     """Group the rows of ``table`` into cells, sorting only if needed.
 
     ``threads`` > 1 splits the scan for cell boundaries into as many blocks
     of rows on threads (it reads two key columns, at memory speed).
-    ``key_arrays``: the :func:`keys` of ``table``, if the caller has them.
     """
-    pkey, tkey = keys(table, arg, portfolio, period) if key_arrays is None else key_arrays
+    require_columns(table, arg, [portfolio, period])
+    pkey = order_key(_chunk(table.column(portfolio)), arg, portfolio, ordered=False)
+    tkey = order_key(_chunk(table.column(period)), arg, period, ordered=True)
     order = None
     if len(pkey):
         cell_start, port_start, ok = _runs(pkey, tkey, min(threads, len(pkey)))
-        ok = ok and distinct_portfolios(pkey, cell_start, port_start)
+        if ok:
+            firsts = pkey[cell_start[port_start[:-1]]]
+            ok = len(np.unique(firsts)) == len(firsts)
     else:
         cell_start, port_start, ok = np.zeros(1, np.int64), np.zeros(1, np.int64), True
     if not ok:

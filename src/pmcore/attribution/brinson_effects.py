@@ -21,8 +21,7 @@ from ..kernels.attribution import (
     link_cumulative,
     link_dense,
 )
-from ._layout import Cells, dense_frame, group_codes, keys, layout
-from ._onepass import linked_one_pass
+from ._layout import Cells, dense_frame, group_codes, layout
 from ._result import FramesMixin, as_kind, choose, float_values
 from .linking import LINKING_METHODS
 
@@ -34,7 +33,6 @@ _METHODS = {
 }
 WEIGHT_COLUMNS = ("portfolio_weight", "benchmark_weight")
 RETURN_COLUMNS = ("portfolio_return", "benchmark_return")
-ROW_VALUES = (WEIGHT_COLUMNS[0], RETURN_COLUMNS[0], WEIGHT_COLUMNS[1], RETURN_COLUMNS[1])  # wp, rp, wb, rb
 #: rows from which the linked single-level path splits portfolios over threads
 PARALLEL_ROWS = 2_000_000
 
@@ -325,47 +323,37 @@ def brinson(
         raise ValidationError("must be a count >= 1", argument="threads", value=threads,
                               expected="None (all available cores for large inputs) or an integer >= 1")
     require_columns(table, arg, [portfolio, period, *by_list, *WEIGHT_COLUMNS, *RETURN_COLUMNS])
-    if periods is None:
-        periods = link_code is None
-    fast = link_code is not None and not periods and len(by_list) == 1
     # the scan for cells splits rows, not portfolios: capped by the row count only
-    row_threads = _thread_count(threads, table.num_rows, max(table.num_rows, 1))
-    key_arrays = keys(table, arg, portfolio, period)
-    wp, rp, wb, rb = (float_values(table, arg, name) for name in ROW_VALUES)
-    levels = _level_codes(table, arg, by_list)
-    one_pass = None
-    if fast:
-        codes, parent, _cols = levels[0]
-        one_pass = linked_one_pass(table, portfolio, period, *key_arrays, codes, len(parent), wp, rp, wb, rb,
-                                   mode, link_code, row_threads)
-    if one_pass is not None:
-        cells, totals, linked, compounded, ever = one_pass
-    else:
-        cells = layout(table, arg, portfolio, period, row_threads, key_arrays)
-        if cells.order is not None:  # the rows were sorted
-            wp, rp, wb, rb = (x[cells.order] for x in (wp, rp, wb, rb))
-            levels = [(codes[cells.order], parent, cols) for codes, parent, cols in levels]
-        totals = np.empty((cells.n_cells, 7))
+    cells = layout(table, arg, portfolio, period, _thread_count(threads, table.num_rows, max(table.num_rows, 1)))
     t = cells.table
+    wp = float_values(t, arg, WEIGHT_COLUMNS[0])
+    wb = float_values(t, arg, WEIGHT_COLUMNS[1])
+    rp = float_values(t, arg, RETURN_COLUMNS[0])
+    rb = float_values(t, arg, RETURN_COLUMNS[1])
+    levels = _level_codes(t, arg, by_list)
+
     n_cells = cells.n_cells
     n_ports = cells.n_portfolios
+    if periods is None:
+        periods = link_code is None
+    totals = np.empty((n_cells, 7))
+    fast = link_code is not None and not periods and len(levels) == 1
     outs = []
     if fast:
         codes, parent, cols = levels[0]
         n_groups = len(parent)
-        if one_pass is None:
-            linked = np.empty((n_ports, 3, n_groups))
-            compounded = np.empty((n_ports, 2))
-            ever = np.empty((n_ports, n_groups), np.uint8)
-            n_threads = _thread_count(threads, t.num_rows, n_ports)
-            chunks = _portfolio_chunks(cells, n_threads) if n_threads > 1 else [(0, n_ports)]
+        linked = np.empty((n_ports, 3, n_groups))
+        compounded = np.empty((n_ports, 2))
+        ever = np.empty((n_ports, n_groups), np.uint8)
+        n_threads = _thread_count(threads, t.num_rows, n_ports)
+        chunks = _portfolio_chunks(cells, n_threads) if n_threads > 1 else [(0, n_ports)]
 
-            def run(chunk):  # the kernel releases the GIL; chunks write disjoint slices
-                a, z = chunk
-                brinson_linked(cells.cell_start, cells.port_start[a:z + 1], codes, wp, rp, wb, rb, mode,
-                               link_code, totals, linked[a:z], compounded[a:z], ever[a:z])
+        def run(chunk):  # the kernel releases the GIL; chunks write disjoint slices
+            a, z = chunk
+            brinson_linked(cells.cell_start, cells.port_start[a:z + 1], codes, wp, rp, wb, rb, mode, link_code,
+                           totals, linked[a:z], compounded[a:z], ever[a:z])
 
-            run_split(run, chunks)
+        run_split(run, chunks)
         residual = _check_totals(cells, arg, totals, weight_tolerance, wp, rp, wb, rb, by_list[0], levels)
         linked_parts = [(linked, ever)]
     else:
