@@ -127,11 +127,26 @@ def pandas_brinson_fachler_carino(df: pd.DataFrame, by: str = "sector") -> tuple
 def _read_block():
     import numba
 
+    from pmcore.kernels._jit import prefetch
+
     @numba.njit(nogil=True, cache=True)
     def read_block(pid, period, group, wp, rp, wb, rb, lo, hi):  # pragma: no cover - compiled
+        # as pmcore's kernels read: unsigned row indices, and each cache line
+        # asked for 512 rows ahead (faster than the hardware prefetcher alone)
         total = 0.0
-        for i in range(lo, hi):
-            total += (pid[i] + period[i] + group[i]) + (wp[i] + rp[i]) + (wb[i] + rb[i])
+        i = np.uint64(lo)
+        end = np.uint64(hi)
+        while i < end:
+            ahead = i + np.uint64(512)
+            for column in (wp, rp, wb, rb):
+                prefetch(column, ahead)
+            prefetch(pid, ahead)
+            prefetch(period, ahead)
+            prefetch(group, ahead)
+            stop = min(i + np.uint64(8), end)
+            for k in range(i, stop):
+                total += (pid[k] + period[k] + group[k]) + (wp[k] + rp[k]) + (wb[k] + rb[k])
+            i = stop
         return total
 
     return read_block
@@ -142,8 +157,9 @@ def read_once(table: pa.Table, threads: int, by: str = "sector"):
 
     It adds up the portfolio and period keys, the group codes and the four
     weight and return columns, row blocks split over the threads as pmcore
-    splits its scan: the memory-bandwidth floor of any implementation that
-    reads its input once. (Returns the sum, so nothing is optimised away.)
+    splits its scan, prefetching as pmcore's kernels do: the memory-bandwidth
+    floor of any implementation that reads its input once. (Returns the sum,
+    so nothing is optimised away.)
     """
     from concurrent.futures import ThreadPoolExecutor
 
