@@ -15,11 +15,25 @@ from pmcore._threads import run_split
 from pmcore.kernels._jit import jit, prefetch
 
 
-def test_results_in_order_and_the_last_part_on_the_caller():
+def test_results_in_order_on_the_caller_and_the_workers():
+    caller = threading.current_thread().name
     names = run_split(lambda k: (k, threading.current_thread().name), list(range(5)))
     assert [k for k, _ in names] == list(range(5))
-    assert names[-1][1] == threading.current_thread().name
-    assert all(name.startswith("pmcore-worker") for _, name in names[:-1])
+    assert all(name == caller or name.startswith("pmcore-worker") for _, name in names)
+
+
+def test_a_free_thread_takes_the_next_part():
+    # the first part is slow: the other thread takes all the rest, in order
+    import time
+
+    def part(k):
+        if k == 0:
+            time.sleep(0.3)
+        return k, threading.current_thread().name
+
+    out = run_split(part, list(range(6)), threads=2)
+    assert [k for k, _ in out] == list(range(6))
+    assert {name for _, name in out[1:]} == {out[1][1]} != {out[0][1]}
 
 
 def test_workers_are_kept_between_calls():
@@ -29,18 +43,15 @@ def test_workers_are_kept_between_calls():
     assert _threads._workers() is first
 
 
-def test_an_error_in_any_part_is_raised_after_all_parts_finish():
-    done = []
-
+def test_an_error_in_any_part_is_raised():
     def part(k):
         if k == 0:
             raise ValueError("part 0")
-        done.append(k)
         return k
 
-    with pytest.raises(ValueError, match="part 0"):
-        run_split(part, [0, 1, 2])
-    assert sorted(done) == [1, 2]
+    for threads in (None, 2):
+        with pytest.raises(ValueError, match="part 0"):
+            run_split(part, [0, 1, 2, 3], threads=threads)
     with pytest.raises(KeyError):
         run_split(lambda k: {}[k], [1, 2])
 

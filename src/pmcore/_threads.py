@@ -10,6 +10,7 @@ last on the calling thread.
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -57,27 +58,51 @@ def _workers() -> ThreadPoolExecutor:
         return _pool
 
 
-def run_split(fn, parts: list) -> list:
+def run_split(fn, parts: list, threads: int | None = None) -> list:
     """``[fn(part) for part in parts]``, the parts at the same time.
 
-    All parts but the last run on pmcore's worker threads and the last on the
-    calling thread (pmcore's kernels release the GIL, so the parts overlap on
-    a multi-core machine). Returns when every part is done; an exception in
-    any part is raised here, after the others finish. Called from a worker
-    thread itself, it runs the parts one after another (a worker never waits
-    for another).
+    With ``threads`` (default: one per part), that many threads take the
+    parts in turn, each the next part not yet taken when it is free, so that
+    a thread slowed by anything else on the machine takes fewer parts; the
+    calling thread is one of them and pmcore's worker threads the others
+    (pmcore's kernels release the GIL, so the parts overlap on a multi-core
+    machine). The results come in the order of ``parts`` whichever thread
+    ran each. Returns when every part is done; an exception in any part is
+    raised here, after the parts taken finish. Called from a worker thread
+    itself, it runs the parts one after another (a worker never waits for
+    another).
 
     Examples
     --------
     >>> from pmcore._threads import run_split
     >>> run_split(lambda x: x * x, [1, 2, 3])
     [1, 4, 9]
+    >>> run_split(lambda x: x + 1, list(range(6)), threads=2)
+    [1, 2, 3, 4, 5, 6]
     """
-    if len(parts) < 2 or threading.current_thread().name.startswith(_WORKER_PREFIX):
+    n = len(parts)
+    k = n if threads is None else max(1, min(threads, n))
+    if k < 2 or threading.current_thread().name.startswith(_WORKER_PREFIX):
         return [fn(part) for part in parts]
-    futures = [_workers().submit(fn, part) for part in parts[:-1]]
+    results: list = [None] * n
+    taken = itertools.count()  # next() is atomic under the GIL
+    failed = threading.Event()
+
+    def take_parts() -> None:
+        for i in iter(taken.__next__, None):
+            if i >= n or failed.is_set():
+                return
+            try:
+                results[i] = fn(parts[i])
+            except BaseException:
+                failed.set()  # the other threads take no more parts
+                raise
+
+    futures = [_workers().submit(take_parts) for _ in range(k - 1)]
     try:
-        last = fn(parts[-1])
+        take_parts()
     finally:
         wait(futures)  # no part is left writing into shared arrays
-    return [future.result() for future in futures] + [last]
+    for future in futures:
+        future.result()
+    return results

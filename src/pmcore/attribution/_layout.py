@@ -77,6 +77,8 @@ def _chunk(arr):
 
 
 _INT_VIEW = {32: pa.int32(), 64: pa.int64()}
+#: blocks of rows (or of portfolios) per thread where work is split over threads
+BLOCKS_PER_THREAD = 4
 
 
 def order_key(arr: pa.Array, arg: str, name: str, *, ordered: bool) -> np.ndarray:
@@ -108,13 +110,18 @@ def order_key(arr: pa.Array, arg: str, name: str, *, ordered: bool) -> np.ndarra
     return rank[codes]
 
 
-def _runs(pkey: np.ndarray, tkey: np.ndarray, blocks: int):
-    """:func:`~pmcore.kernels.attribution.cell_runs`, the rows in ``blocks`` blocks on as many threads."""
+def _runs(pkey: np.ndarray, tkey: np.ndarray, threads: int):
+    """:func:`~pmcore.kernels.attribution.cell_runs`, the rows in blocks on ``threads`` threads.
+
+    Four blocks a thread, each thread taking the next block when free, so
+    that a thread slowed by anything else on the machine scans fewer rows.
+    """
     n = len(pkey)
-    if blocks <= 1:
+    if threads <= 1:
         return cell_runs(pkey, tkey)
+    blocks = min(BLOCKS_PER_THREAD * threads, n)
     cuts = [n * b // blocks for b in range(blocks + 1)]
-    parts = run_split(lambda b: cell_run_block(pkey, tkey, cuts[b], cuts[b + 1]), list(range(blocks)))
+    parts = run_split(lambda b: cell_run_block(pkey, tkey, cuts[b], cuts[b + 1]), list(range(blocks)), threads)
     shifts = np.cumsum([0] + [len(starts) for starts, _, _ in parts])
     cell_start = np.concatenate([starts for starts, _, _ in parts] + [np.array([n], np.int64)])
     port_start = np.concatenate([firsts + shift for (_, firsts, _), shift in zip(parts, shifts)]

@@ -21,7 +21,7 @@ from ..kernels.attribution import (
     link_cumulative,
     link_dense,
 )
-from ._layout import Cells, dense_frame, group_codes, layout
+from ._layout import BLOCKS_PER_THREAD, Cells, dense_frame, group_codes, layout
 from ._result import FramesMixin, as_kind, choose, float_values
 from .linking import LINKING_METHODS
 
@@ -346,14 +346,14 @@ def brinson(
         compounded = np.empty((n_ports, 2))
         ever = np.empty((n_ports, n_groups), np.uint8)
         n_threads = _thread_count(threads, t.num_rows, n_ports)
-        chunks = _portfolio_chunks(cells, n_threads) if n_threads > 1 else [(0, n_ports)]
+        chunks = _portfolio_chunks(cells, BLOCKS_PER_THREAD * n_threads) if n_threads > 1 else [(0, n_ports)]
 
         def run(chunk):  # the kernel releases the GIL; chunks write disjoint slices
             a, z = chunk
             brinson_linked(cells.cell_start, cells.port_start[a:z + 1], codes, wp, rp, wb, rb, mode, link_code,
                            totals, linked[a:z], compounded[a:z], ever[a:z])
 
-        run_split(run, chunks)
+        run_split(run, chunks, n_threads)  # each thread takes the next chunk when free
         residual = _check_totals(cells, arg, totals, weight_tolerance, wp, rp, wb, rb, by_list[0], levels)
         linked_parts = [(linked, ever)]
     else:
