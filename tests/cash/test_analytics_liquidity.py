@@ -8,7 +8,7 @@ from decimal import Decimal
 import numpy as np
 import pyarrow as pa
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from pmcore.cash import (
@@ -120,6 +120,7 @@ def _ref_first_short(cash, flows):
 @settings(max_examples=25, deadline=None)
 @given(st.floats(0, 1000), st.floats(0, 5000), st.floats(0, 1), st.floats(0, 1),
        st.lists(st.floats(-100, 100), min_size=5, max_size=5))
+@example(cash=1.0, equity=7.4e-60, shock=1.2e-258, dd=0.0, base=[0.0] * 5)  # coverage beyond the float range
 def test_stress_matches_a_plain_simulation(cash, equity, shock, dd, base):
     s = stress_test(pa.table({"portfolio_id": ["A"], "cash": [cash], "equity": [equity]}),
                     withdrawal_shocks=[shock], drawdowns=[dd], daily_flows=np.array(base), horizon=5)

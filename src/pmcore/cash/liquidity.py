@@ -27,7 +27,8 @@ def liquidity_coverage(liquid_assets: Any, outflows: Any, /) -> Any:
     Returns
     -------
     float or ndarray
-        ``liquid_assets / outflows``; ``inf`` where there is no outflow.
+        ``liquid_assets / outflows``; ``inf`` where there is no outflow, or
+        where the ratio is beyond the float range (outflows of a few 1e-300).
 
     Notes
     -----
@@ -43,7 +44,7 @@ def liquidity_coverage(liquid_assets: Any, outflows: Any, /) -> Any:
     if not (np.isfinite(a).all() and np.isfinite(o).all()) or (o < 0).any():
         raise ValidationError("holds an invalid value", argument="outflows",
                               expected="finite liquid assets and outflows >= 0")
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         out = np.where(o > 0, a / np.where(o > 0, o, 1.0), np.inf)
     return float(out) if out.ndim == 0 else out
 
