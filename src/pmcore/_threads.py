@@ -2,10 +2,9 @@
 
 Every part of pmcore that splits large work over threads (valuation,
 exposures, attribution, margin) asks :func:`thread_budget`, so that one
-setting holds them all, and runs the parts with :func:`run_split`: all but
-the last on pmcore's worker threads, which live for the whole process (a new
-thread costs about 0.1 ms to start, a few percent of a 20 ms call), and the
-last on the calling thread.
+setting holds them all, and runs the parts with :func:`run_split`: on the
+calling thread and pmcore's worker threads, which live for the whole process
+(a new thread costs about 0.1 ms to start, a few percent of a 20 ms call).
 """
 
 from __future__ import annotations

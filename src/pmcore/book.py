@@ -56,10 +56,10 @@ def _parallel(n_rows: int) -> bool:
 def _split(parallel: bool, calls: list) -> list:
     """Run ``(function, args)`` calls and return their results in order.
 
-    With ``parallel``, they run at the same time (:func:`pmcore._threads.run_split`:
-    the last on the caller's thread); Arrow's hash kernels and pmcore's kernels
-    release the GIL, so the calls overlap on a multi-core machine. An
-    exception in any call is raised here.
+    With ``parallel``, they run at the same time (:func:`pmcore._threads.run_split`,
+    on the caller's thread and pmcore's workers); Arrow's hash kernels and
+    pmcore's kernels release the GIL, so the calls overlap on a multi-core
+    machine. An exception in any call is raised here.
     """
     if not parallel:
         return [f(*args) for f, args in calls]

@@ -119,7 +119,7 @@ def test_check_cell_totals(flat, tol):
         assert got[:2] == (-1, 0) and np.isclose(got[2], gap.max())
 
 
-# ------------------------------------------------------------- the one-pass scan
+# ------------------------------------------------------------- row sums by group
 
 
 def reference_sums(pkey, tkey, group, wp, rp, wb, rb, n_groups):

@@ -340,9 +340,9 @@ def _cell_effects(acc, ref_mode, ref, c, parent, dst, k, full, totals, ever, p):
     (allocation, selection, interaction) of ``dst[k]``, and with ``full``
     also 0..3 (group weights and returns); without it, sets
     ``ever[p, g]`` where group ``g`` has a weight or an effect. Returns the
-    cell's portfolio and benchmark returns. Inlined into each kernel that
-    calls it (a call per cell, with about ten array arguments, cost about
-    15 % at 2.5 million cells).
+    cell's portfolio and benchmark returns. Inlined into :func:`_pass` (a
+    call per cell, with about ten array arguments, cost about 15 % at 2.5
+    million cells).
     """
     n_groups = acc.shape[0] // 4
     tot_p = 0.0
